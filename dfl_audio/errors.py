@@ -1,0 +1,74 @@
+"""The one exception hierarchy of dfl-audio.
+
+Every error the core raises is a :class:`DflAudioError`; the CLI turns it into a one-line
+message and an exit code. Errors carry the file they are about (and a line, when known) and
+keep the third-party exception that caused them as ``original``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in an input file: ``path:line: field: message``."""
+
+    path: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class DflAudioError(Exception):
+    """Base error: formats as ``path: message`` when it is about a file."""
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        path: str | Path | None = None,
+        original: BaseException | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.original = original
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class EpisodeError(DflAudioError):
+    """Show or episode metadata is invalid; holds every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        first = str(self.problems[0]) if self.problems else "invalid metadata"
+        more = len(self.problems) - 1
+        super().__init__(first + (f" (and {more} more problem{'s' * (more > 1)})" if more else ""))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class AudioError(DflAudioError):
+    """The audio cannot be read, measured, normalized, encoded or tagged."""
+
+
+class StorageError(DflAudioError):
+    """Storage (local folder or S3) refused or failed an operation."""
+
+
+class FeedError(DflAudioError):
+    """The feed cannot be generated, or regenerating it would break subscribers."""
+
+
+class ConfigError(DflAudioError):
+    """Settings are missing or contradictory."""

@@ -1,0 +1,324 @@
+"""Pure data: the show, its episodes, and what was published.
+
+These pydantic models are the schema of the human-edited files (``episodes/show.yaml`` and
+the front matter of ``episodes/*.md``): unknown fields are refused, types are checked, and
+each rule lives next to the field it is about. Cross-file rules (files exist, duplicates,
+artwork size) live in :mod:`dfl_audio.validate`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from dfl_audio.categories import APPLE_CATEGORIES
+
+# Tab, newline and carriage return are the only control characters XML 1.0 allows.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+# podcast:guid is a UUIDv5 in this namespace over the feed URL without scheme or trailing "/".
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+
+
+def _clean_text(value: str) -> str:
+    """Refuse characters XML cannot carry; strip the spaces feeds must not have."""
+    bad = _CONTROL_CHARS.search(value)
+    if bad:
+        raise ValueError(f"contains control character U+{ord(bad.group()):04X}")
+    return value.strip()
+
+
+def _https_url(value: str) -> str:
+    """Accept only absolute https: URLs (Podcasting 2.0 requires https for every url/href)."""
+    if not re.fullmatch(r"https://[^\s/?#]+[^\s]*", value):
+        raise ValueError(f"must be an https:// URL, got {value!r}")
+    return value
+
+
+def _public_base_url(value: str) -> str:
+    """The storage's public URL: https, or http on loopback for previews and tests."""
+    is_loopback = any(value.startswith(f"http://{host}") for host in _LOOPBACK_HOSTS)
+    if not is_loopback:
+        _https_url(value)
+    return value if value.endswith("/") else value + "/"
+
+
+def _repo_path(value: str) -> str:
+    """A path relative to the repository root that cannot climb out of it."""
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts or "\\" in value:
+        raise ValueError(f"must be a path inside the repository (no '..' or leading '/'): {value!r}")
+    return str(path)
+
+
+def parse_timestamp(value: object) -> float:
+    """Seconds from a number or ``[HH:]MM:SS[.fff]`` text.
+
+    >>> parse_timestamp("1:02:03.5")
+    3723.5
+    >>> parse_timestamp("02:30")
+    150.0
+    >>> parse_timestamp(12)
+    12.0
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be seconds or HH:MM:SS")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and re.fullmatch(r"(\d+:){1,2}\d+(\.\d+)?", value.strip()):
+        seconds = 0.0
+        for part in value.strip().split(":"):
+            seconds = seconds * 60 + float(part)
+    else:
+        raise ValueError(f"must be seconds or HH:MM:SS, got {value!r}")
+    if seconds < 0:
+        raise ValueError("must not be negative")
+    return seconds
+
+
+def _aware_datetime(value: object) -> datetime:
+    """A date with a time and a time zone: feeds carry RFC 2822 dates, which need both."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(
+                f"must be a date and time with a time zone, e.g. 2021-03-04 10:00:00 -05:00; "
+                f"got {value!r}"
+            ) from None
+    else:
+        raise ValueError(
+            "must be a date and time with a time zone, e.g. 2021-03-04 10:00:00 -05:00"
+        )
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("needs a time zone, e.g. 2021-03-04 10:00:00 -05:00")
+    return parsed
+
+
+Text = Annotated[str, AfterValidator(_clean_text), StringConstraints(min_length=1)]
+LongText = Annotated[Text, StringConstraints(max_length=4000)]
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+RepoPath = Annotated[str, AfterValidator(_repo_path)]
+Timestamp = Annotated[float, BeforeValidator(parse_timestamp)]
+AwareDatetime = Annotated[datetime, BeforeValidator(_aware_datetime)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class Person(_Strict):
+    """Someone in ``podcast:person`` (role host or guest) and in the ID3 artist list."""
+
+    name: Text
+    href: HttpsUrl | None = None
+    img: HttpsUrl | None = None
+
+
+class Owner(_Strict):
+    name: Text
+    email: EmailStr
+
+
+class Funding(_Strict):
+    url: HttpsUrl
+    text: Annotated[Text, StringConstraints(max_length=128)] = "Support the show"
+
+
+class Link(_Strict):
+    """A link to the DFL curriculum or a paper, listed under the show notes."""
+
+    title: Text
+    url: HttpsUrl
+
+
+class Chapter(_Strict):
+    start: Timestamp
+    title: Text
+    url: HttpsUrl | None = None
+
+
+class AudioSettings(_Strict):
+    """How publish shapes the audio: podcast loudness and the MP3 encoding."""
+
+    loudness: float = Field(default=-16.0, ge=-30.0, le=-10.0)
+    true_peak: float = Field(default=-1.0, ge=-6.0, le=0.0)
+    bitrate: Literal[64, 80, 96, 112, 128, 160, 192, 256, 320] = 128
+    channels: Literal[1, 2] = 2
+    sample_rate: Literal[44100, 48000] = 44100
+
+
+class StorageSettings(_Strict):
+    """Where published files go; the environment and CLI options override these."""
+
+    location: Text = "storage"
+    endpoint_url: HttpsUrl | None = None
+    region: Text | None = None
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    analytics_prefix: HttpsUrl | None = None
+
+
+class Show(_Strict):
+    """The podcast itself: ``episodes/show.yaml``."""
+
+    title: Text
+    description: LongText
+    link: HttpsUrl
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,8})*$")]
+    category: Text
+    subcategory: Text | None = None
+    explicit: bool
+    author: Text
+    owner: Owner
+    artwork: RepoPath
+    copyright: Text | None = None
+    license: Text | None = None
+    funding: Funding | None = None
+    hosts: tuple[Person, ...] = Field(min_length=1)
+    public_url: Annotated[str, AfterValidator(_public_base_url)]
+    feed_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+\.xml$")] = "feed.xml"
+    podcast_guid: uuid.UUID | None = None
+    type: Literal["episodic", "serial"] = "episodic"
+    locked: bool = True
+    audio: AudioSettings = AudioSettings()
+    storage: StorageSettings = StorageSettings()
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        if value not in APPLE_CATEGORIES:
+            raise ValueError(f"{value!r} is not one of Apple's podcast categories")
+        return value
+
+    @field_validator("subcategory")
+    @classmethod
+    def _known_subcategory(cls, value: str | None, info: object) -> str | None:
+        data = getattr(info, "data", {})
+        category = data.get("category")
+        if value is not None and category in APPLE_CATEGORIES:
+            if value not in APPLE_CATEGORIES[category]:
+                raise ValueError(f"{value!r} is not a subcategory of {category!r} in Apple's list")
+        return value
+
+    @property
+    def feed_url(self) -> str:
+        return self.public_url + self.feed_name
+
+    @property
+    def guid(self) -> uuid.UUID:
+        """``podcast:guid``: set once in show.yaml, else derived from the feed URL per spec."""
+        return self.podcast_guid or podcast_guid_for(self.feed_url)
+
+
+def podcast_guid_for(feed_url: str) -> uuid.UUID:
+    """UUIDv5 of the feed URL with scheme and trailing slashes removed (Podcasting 2.0).
+
+    >>> str(podcast_guid_for("https://podnews.net/rss"))
+    '9b024349-ccf0-5f69-a609-6b82873eab3c'
+    >>> str(podcast_guid_for("http://mp3s.nashownotes.com/pc20rss.xml/"))
+    '917393e3-1b1e-5cef-ace4-edaa54e1f810'
+    """
+    bare = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", feed_url).rstrip("/")
+    return uuid.uuid5(PODCAST_GUID_NAMESPACE, bare)
+
+
+class EpisodeMeta(_Strict):
+    """The YAML front matter of an episode file."""
+
+    title: Text
+    date: AwareDatetime
+    guid: Annotated[Text, StringConstraints(max_length=200)]
+    guests: tuple[Person, ...] = ()
+    season: int | None = Field(default=None, ge=1)
+    episode: int | None = Field(default=None, ge=1)
+    episode_type: Literal["full", "trailer", "bonus"] = "full"
+    explicit: bool = False
+    audio: RepoPath | None = None
+    artwork: RepoPath | None = None
+    chapters: tuple[Chapter, ...] = ()
+    transcript: RepoPath | None = None
+    draft: bool = False
+    links: tuple[Link, ...] = ()
+
+    @field_validator("chapters")
+    @classmethod
+    def _ascending(cls, chapters: tuple[Chapter, ...]) -> tuple[Chapter, ...]:
+        starts = [chapter.start for chapter in chapters]
+        if starts != sorted(starts) or len(set(starts)) != len(starts):
+            raise ValueError("chapters must start at strictly increasing times")
+        return chapters
+
+
+class Episode(BaseModel):
+    """An episode file: front matter, show notes, and where it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str  # repository-relative path of the episode file
+    slug: Slug
+    meta: EpisodeMeta
+    notes_markdown: str
+    notes_html: str
+    notes_text: str
+
+    def is_due(self, now: datetime) -> bool:
+        """Drafts and future-dated episodes stay out of the feed until due."""
+        return not self.meta.draft and self.meta.date <= now
+
+
+class Published(BaseModel):
+    """What publish stored for one episode; the state file keeps one per GUID."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    guid: str
+    episode_path: str
+    source_sha256: str
+    settings_digest: str  # audio settings + pipeline version: a change means re-encode
+    audio_key: str
+    audio_sha256: str
+    audio_bytes: int
+    duration: float
+    input_lufs: float | None = None
+    input_true_peak: float | None = None
+    output_lufs: float | None = None
+    output_true_peak: float | None = None
+    chapters_key: str | None = None
+    transcript_key: str | None = None
+    transcript_type: str | None = None
+    artwork_key: str | None = None
+    published_at: datetime
+
+
+class FeedItem(BaseModel):
+    """An episode ready for the feed: its metadata plus the absolute URLs of what was stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    episode: Episode
+    audio_url: str
+    audio_bytes: int
+    audio_type: str = "audio/mpeg"
+    duration: float
+    chapters_url: str | None = None
+    transcript_url: str | None = None
+    transcript_type: str | None = None
+    image_url: str | None = None
