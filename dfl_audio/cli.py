@@ -1,0 +1,252 @@
+"""The click CLI: each command parses options, calls the core, and reports.
+
+The core raises :class:`DflAudioError`; this module alone turns it into a one-line message
+and an exit code (a traceback only with ``--verbose``), and alone writes to the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from dfl_audio import __version__
+from dfl_audio.config import Overrides, effective_show
+from dfl_audio.episodes import Project
+from dfl_audio.errors import DflAudioError, EpisodeError
+from dfl_audio.progress import Update
+from dfl_audio.publish import RunOptions, RunResult, check_feed, run
+from dfl_audio.validate import load_catalog
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("dfl_audio")
+
+
+class State:
+    """Options every command shares."""
+
+    def __init__(self, root: Path, verbose: bool, quiet: bool) -> None:
+        self.project = Project(root)
+        self.verbose = verbose
+        self.quiet = quiet
+
+    def reporter(self) -> TqdmReporter | None:
+        """Progress bars only for a person watching a terminal."""
+        return TqdmReporter() if not self.quiet and sys.stderr.isatty() else None
+
+
+class TqdmReporter:
+    """Draws one tqdm bar per stage, with time remaining."""
+
+    @contextmanager
+    def stage(self, name: str, total: float, unit: str) -> Iterator[Update]:
+        from tqdm import tqdm
+
+        scale = unit == "B"
+        with tqdm(total=total, desc=name, unit=unit, unit_scale=scale, leave=False,
+                  bar_format=None if scale else "{l_bar}{bar}| {n:.0f}/{total:.0f}s [{remaining}]",
+                  file=sys.stderr) as bar:
+            def update(done: float) -> None:
+                bar.n = min(done, total)
+                bar.refresh()
+            yield update
+
+
+class DflGroup(click.Group):
+    """Turns our errors into ``Error: message`` and exit codes instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DflAudioError as exc:
+            state = ctx.find_object(State)
+            if state is not None and state.verbose:
+                traceback.print_exc()
+            if isinstance(exc, EpisodeError):
+                for problem in exc.problems:
+                    click.echo(str(problem), err=True)
+                raise click.ClickException(_count(len(exc.problems), "problem")) from exc
+            raise click.ClickException(str(exc)) from exc
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
+
+
+def storage_options(func: F) -> F:
+    """``--storage`` and ``--public-url``, shared by every command that writes or serves."""
+    func = click.option("--public-url", envvar=None, default=None,
+                        help="Public base URL of the storage, written into the feed "
+                             "(overrides DFL_AUDIO_PUBLIC_URL and show.yaml).")(func)
+    func = click.option("--storage", "storage", default=None,
+                        help="A local folder or s3://bucket/prefix "
+                             "(overrides DFL_AUDIO_STORAGE and show.yaml).")(func)
+    return func
+
+
+@click.group(cls=DflGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dfl-audio")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="The repository holding episodes/ and feeds/.")
+@click.option("-v", "--verbose", is_flag=True, help="Log details; tracebacks on errors.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or summaries.")
+@click.pass_context
+def cli(ctx: click.Context, root: Path, verbose: bool, quiet: bool) -> None:
+    """Publish the Depth First Learning interviews: validate, normalize, tag, upload, feed."""
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    if not verbose:
+        logging.getLogger("botocore").setLevel(logging.ERROR)
+    ctx.obj = State(root, verbose, quiet)
+
+
+@cli.command()
+@click.argument("title")
+@click.option("--guest", "guests", multiple=True, help="A guest's name (repeatable).")
+@click.pass_obj
+def new(state: State, title: str, guests: tuple[str, ...]) -> None:
+    """Scaffold a draft episode file dated today, with a permanent GUID."""
+    from dfl_audio.scaffold import new_episode
+
+    path = new_episode(state.project, title, list(guests), datetime.now().astimezone())
+    click.echo(f"created {state.project.rel(path)}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_obj
+def validate(state: State, paths: tuple[Path, ...]) -> None:
+    """Check the show and every episode (or PATHS); report every problem at once."""
+    catalog = load_catalog(state.project, [path.resolve() for path in paths])
+    show, episodes = catalog.require_valid()
+    if not state.quiet:
+        drafts = sum(episode.meta.draft for episode in episodes)
+        click.echo(f"ok: {show.title!r}, {_count(len(episodes), 'episode')} ({drafts} draft), "
+                   "no problems")
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Exit 1 if feeds/ is stale; write nothing.")
+@click.option("--allow-removal", is_flag=True,
+              help="Allow episodes that were in the previous feed to leave it.")
+@storage_options
+@click.pass_obj
+def feed(state: State, check: bool, allow_removal: bool, storage: str | None,
+         public_url: str | None) -> None:
+    """Regenerate the feed from episodes/ and what was published, and upload it."""
+    if check:
+        if not check_feed(state.project):
+            raise click.ClickException("the feed in feeds/ is stale: run dfl-audio feed")
+        if not state.quiet:
+            click.echo("feed is up to date")
+        return
+    options = RunOptions(process_audio=False, allow_removal=allow_removal)
+    result = _run(state, options, Overrides(storage, public_url))
+    _report(state, result)
+
+
+@cli.command()
+@click.argument("episodes", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Re-process audio even when it is current.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--allow-removal", is_flag=True,
+              help="Allow episodes that were in the previous feed to leave it.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was published as JSON.")
+@storage_options
+@click.pass_obj
+def publish(state: State, episodes: tuple[Path, ...], force: bool, dry_run: bool,
+            allow_removal: bool, as_json: bool, storage: str | None,
+            public_url: str | None) -> None:
+    """Normalize, encode, tag and store EPISODES (default: all due), then update the feed."""
+    options = RunOptions(only=[path.resolve() for path in episodes], force=force,
+                         dry_run=dry_run, allow_removal=allow_removal)
+    result = _run(state, options, Overrides(storage, public_url))
+    if as_json:
+        records = [json.loads(record.model_dump_json()) for record in result.published]
+        click.echo(json.dumps({"feed": str(result.feed_path), "feed_url": result.feed_url,
+                               "published": records}, indent=2))
+        return
+    _report(state, result)
+
+
+@cli.command()
+@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1 (0: any).")
+@storage_options
+@click.pass_obj
+def serve(state: State, port: int, storage: str | None, public_url: str | None) -> None:
+    """Preview the show on 127.0.0.1 as S3 would serve it; subscribe to the printed URL."""
+    from dfl_audio.preview import site_for
+    from dfl_audio.serve import start
+
+    site = site_for(state.project, Overrides(storage, public_url))
+    server, base_url = start(site, port)
+    click.echo(f"serving {state.project.rel(site.folder)} — subscribe to {base_url}{site.feed_name}")
+    click.echo("press Ctrl-C to stop")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
+@cli.command()
+@storage_options
+@click.pass_obj
+def doctor(state: State, storage: str | None, public_url: str | None) -> None:
+    """Report which ffmpeg is used and whether the storage is reachable and public."""
+    from dfl_audio.doctor import diagnose
+
+    failed = False
+    for check in diagnose(state.project, Overrides(storage, public_url)):
+        click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+        failed |= not check.ok
+    if failed:
+        raise click.ClickException("some checks failed")
+
+
+def _run(state: State, options: RunOptions, overrides: Overrides) -> RunResult:
+    from dfl_audio.episodes import read_show
+    from dfl_audio.storage import open_storage
+
+    show = read_show(state.project).item
+    if show is None:
+        load_catalog(state.project).require_valid()  # raises with every problem
+        raise AssertionError("unreachable")
+    show = effective_show(show, overrides)
+    store = open_storage(show.storage.location, root=state.project.root, settings=show.storage)
+    return run(state.project, store, options, state.reporter(), show=show)
+
+
+def _report(state: State, result: RunResult) -> None:
+    if state.quiet:
+        return
+    for plan in result.plans:
+        verb = {"encode": "would publish" if result.dry_run else "published",
+                "current": "unchanged", "stale": "audio changed (run publish)",
+                "unpublished": "not published yet (run publish)"}[plan.action]
+        click.echo(f"{verb}: {plan.episode.path} — {plan.reason}")
+    diff = result.diff
+    for label, entries in (("added", diff.added), ("changed", diff.changed),
+                           ("removed", diff.removed)):
+        for entry in entries:
+            click.echo(f"{label}: {entry.title}")
+    status = "would change" if result.dry_run and result.feed_changed else (
+        "updated" if result.feed_changed else "unchanged")
+    click.echo(f"feed {status}: {result.feed_path} ({result.feed_url})")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="dfl-audio")
+
+
+__all__ = ["cli", "main"]

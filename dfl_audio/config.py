@@ -1,0 +1,44 @@
+"""Settings in one place: show.yaml, overridden by the environment, overridden by options.
+
+Credentials are deliberately absent: boto3's own chain (environment, profile, instance
+role) finds them, so no secret ever passes through a dfl-audio file, option or message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from dfl_audio.errors import ConfigError
+from dfl_audio.models import Show
+
+ENV_STORAGE = "DFL_AUDIO_STORAGE"
+ENV_PUBLIC_URL = "DFL_AUDIO_PUBLIC_URL"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the command line said (None: not said)."""
+
+    storage: str | None = None
+    public_url: str | None = None
+
+
+def effective_show(show: Show, overrides: Overrides, env: Mapping[str, str] = os.environ) -> Show:
+    """The show with storage location and public URL resolved: option > environment > file."""
+    location = overrides.storage or env.get(ENV_STORAGE) or show.storage.location
+    public_url = overrides.public_url or env.get(ENV_PUBLIC_URL) or show.public_url
+    data = show.model_dump()
+    data["public_url"] = public_url
+    data["storage"]["location"] = location
+    try:
+        return Show.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{field}: {message} (from --{field.replace('_', '-')} or the environment)",
+                          original=exc) from exc

@@ -1,0 +1,243 @@
+"""① Read ``episodes/`` into models: the only place the editor's metadata files are read.
+
+An episode file is a Jekyll post: ``episodes/<YYYY-MM-DD>-<slug>.md`` with YAML front matter
+between ``---`` lines and Markdown show notes after it. Every problem comes back located
+(``path:line: field: message``) and all at once, so an editor fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from dfl_audio.errors import Problem
+from dfl_audio.models import Episode, EpisodeMeta, Show
+from dfl_audio.notes import render_html, render_text
+from dfl_audio.yamlfile import LineMap, YamlSyntaxError, load_with_lines
+
+EPISODE_NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\.md$")
+MAX_NOTES_BYTES = 4000
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+ItemT = TypeVar("ItemT", Show, Episode)
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where things live in a dfl-audio repository."""
+
+    root: Path
+
+    @property
+    def episodes_dir(self) -> Path:
+        return self.root / "episodes"
+
+    @property
+    def show_file(self) -> Path:
+        return self.episodes_dir / "show.yaml"
+
+    @property
+    def feeds_dir(self) -> Path:
+        return self.root / "feeds"
+
+    def feed_file(self, show: Show) -> Path:
+        return self.feeds_dir / show.feed_name
+
+    def state_file(self, show: Show) -> Path:
+        """The tool-owned record of what was published, beside the feed it explains."""
+        return self.feeds_dir / (Path(show.feed_name).stem + ".published.json")
+
+    def rel(self, path: Path) -> str:
+        """A path as the editor knows it: relative to the repository root when inside it."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def episode_files(self) -> list[Path]:
+        return sorted(self.episodes_dir.glob("*.md"))
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[ItemT]):
+    """One file read: the model (None when it has problems), its problems, its field lines."""
+
+    rel: str
+    item: ItemT | None
+    problems: list[Problem]
+    lines: LineMap
+
+    def line_of(self, *loc: str | int) -> int | None:
+        return self.lines.line_of(loc)
+
+
+def read_show(project: Project) -> Parsed[Show]:
+    """Parse ``episodes/show.yaml``."""
+    path = project.show_file
+    rel = project.rel(path)
+    text, problem = _read_text(path, rel)
+    if problem:
+        return Parsed(rel, None, [problem], LineMap())
+    show, problems, lines = _parse_yaml_model(Show, text, rel, offset=0)
+    return Parsed(rel, show, problems, lines)
+
+
+def read_episode(project: Project, path: Path) -> Parsed[Episode]:
+    """Parse one episode file: front matter, file name, and show notes."""
+    rel = project.rel(path)
+    text, problem = _read_text(path, rel)
+    if problem:
+        return Parsed(rel, None, [problem], LineMap())
+    problems: list[Problem] = []
+    name = EPISODE_NAME.match(path.name)
+    if not name:
+        problems.append(
+            Problem(rel, None, "", "file name must be YYYY-MM-DD-slug.md (lowercase slug, digits, dashes)")
+        )
+    split = split_front_matter(text)
+    if split is None:
+        problems.append(Problem(rel, 1, "", "missing YAML front matter between '---' lines"))
+        return Parsed(rel, None, problems, LineMap())
+    front, body = split
+    meta, meta_problems, lines = _parse_yaml_model(EpisodeMeta, front, rel, offset=1)
+    problems += meta_problems
+    if meta is None or name is None:
+        return Parsed(rel, None, problems, lines)
+    if meta.date.date().isoformat() != name["date"]:
+        problems.append(
+            Problem(
+                rel,
+                lines.line_of(("date",)),
+                "date",
+                f"{meta.date.date()} does not match the file name's {name['date']}",
+            )
+        )
+    episode = Episode(
+        path=rel,
+        slug=name["slug"],
+        meta=meta,
+        notes_markdown=body,
+        notes_html=render_html(body, meta.links),
+        notes_text=render_text(body, meta.links),
+    )
+    size = len(episode.notes_text.encode())
+    if size > MAX_NOTES_BYTES:
+        body_line = front.count("\n") + 3
+        problems.append(
+            Problem(rel, body_line, "notes", f"are {size} bytes as plain text; feeds allow {MAX_NOTES_BYTES}")
+        )
+    return Parsed(rel, None if problems else episode, problems, lines)
+
+
+def split_front_matter(text: str) -> tuple[str, str] | None:
+    """Split ``---`` YAML ``---`` body, as Jekyll does.
+
+    >>> split_front_matter("---\\ntitle: A\\n---\\nNotes\\n")
+    ('title: A\\n', 'Notes\\n')
+    >>> split_front_matter("no front matter") is None
+    True
+    """
+    match = re.match(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|\Z)", text, re.S | re.M)
+    if not match:
+        return None
+    return match.group(1), text[match.end() :]
+
+
+def _read_text(path: Path, rel: str) -> tuple[str, Problem | None]:
+    try:
+        return path.read_text(encoding="utf-8"), None
+    except FileNotFoundError:
+        return "", Problem(rel, None, "", "file not found")
+    except UnicodeDecodeError as exc:
+        return "", Problem(rel, None, "", f"is not UTF-8 text ({exc.reason} at byte {exc.start})")
+    except OSError as exc:
+        return "", Problem(rel, None, "", f"cannot be read: {exc.strerror}")
+
+
+def _parse_yaml_model(
+    model: type[ModelT], text: str, rel: str, offset: int
+) -> tuple[ModelT | None, list[Problem], LineMap]:
+    try:
+        data, lines = load_with_lines(text, offset)
+    except YamlSyntaxError as exc:
+        return None, [Problem(rel, exc.line, "", str(exc))], LineMap()
+    if not isinstance(data, dict):
+        problem = Problem(rel, offset + 1, "", "must be a YAML mapping of field: value")
+        return None, [problem], lines
+    problems = [
+        Problem(rel, line, _field_name(loc), "appears twice") for loc, line in lines.duplicates
+    ]
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        errors = _deepest_only(exc.errors())
+        problems += [_problem_from(error, rel, lines, model) for error in errors]
+        return None, sorted(problems, key=lambda problem: problem.line or 0), lines
+    return (None if problems else parsed), problems, lines
+
+
+def _deepest_only(errors: list[Any]) -> list[Any]:
+    """Drop an error about a list when an error about one of its items says more."""
+    locs = [tuple(error["loc"]) for error in errors]
+    return [
+        error
+        for error, loc in zip(errors, locs, strict=True)
+        if not any(len(other) > len(loc) and other[: len(loc)] == loc for other in locs)
+    ]
+
+
+def _problem_from(error: Any, rel: str, lines: LineMap, model: type[BaseModel]) -> Problem:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "missing":
+        message = "is required"
+    elif kind == "extra_forbidden":
+        message = "is not a known field" + _suggestion(str(loc[-1]), _known_fields(model, loc))
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+        message = message[0].lower() + message[1:] if message else message
+    return Problem(rel, lines.line_of(loc), _field_name(loc), message)
+
+
+def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = getattr(current, "model_fields", {}).get(part)
+        if info is None:
+            return []
+        current = _inner_model(info.annotation)
+    return list(getattr(current, "model_fields", {}))
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _suggestion(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    """``("chapters", 2, "title")`` → ``chapters[2].title``.
+
+    >>> _field_name(("chapters", 2, "title"))
+    'chapters[2].title'
+    """
+    name = ""
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name

@@ -1,0 +1,84 @@
+"""Show notes: the Markdown body of an episode file, as HTML and as plain text.
+
+``content:encoded`` gets the HTML (raw HTML in the Markdown is escaped, as podcast apps
+show only a few tags); ``description`` gets plain text, which every client can show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from dfl_audio.models import Link
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "typographer": False})
+
+_BLOCK_ENDS = {"paragraph_close": "\n\n", "heading_close": "\n\n", "bullet_list_close": "\n"}
+
+
+def render_html(markdown: str, links: Sequence[Link] = ()) -> str:
+    """Markdown to HTML, with the episode's curriculum links listed at the end.
+
+    >>> render_html("Hi *there* & <you>")
+    '<p>Hi <em>there</em> &amp; &lt;you&gt;</p>\\n'
+    """
+    html = str(_MARKDOWN.render(markdown))
+    if links:
+        html += _MARKDOWN.render("Links:\n\n" + _links_markdown(links))
+    return html
+
+
+def render_text(markdown: str, links: Sequence[Link] = ()) -> str:
+    """Markdown to plain text; a link's URL follows its text so plain-text clients keep it.
+
+    >>> render_text("See [the paper](https://arxiv.org/abs/1) now.\\n\\n- one\\n- two")
+    'See the paper (https://arxiv.org/abs/1) now.\\n\\n- one\\n- two'
+    """
+    source = markdown + ("\n\nLinks:\n\n" + _links_markdown(links) if links else "")
+    out: list[str] = []
+    for token in _MARKDOWN.parse(source):
+        out.append(_block_text(token))
+    text = "".join(out)
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def _links_markdown(links: Sequence[Link]) -> str:
+    return "\n".join(f"- [{_escape_md(link.title)}]({link.url})" for link in links)
+
+
+def _escape_md(text: str) -> str:
+    return "".join("\\" + char if char in "[]\\*_`<>" else char for char in text)
+
+
+def _block_text(token: Token) -> str:
+    if token.type == "inline":
+        return _inline_text(token.children or [])
+    if token.type == "list_item_open":
+        return "- "
+    if token.type in ("code_block", "fence"):
+        return token.content + "\n"
+    if token.type == "paragraph_close" and token.hidden:
+        return "\n"  # a tight list's item: one line each
+    if token.type == "list_item_close":
+        return ""
+    return _BLOCK_ENDS.get(token.type, "")
+
+
+def _inline_text(children: list[Token]) -> str:
+    parts: list[str] = []
+    href_stack: list[str] = []
+    for child in children:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append("\n" if child.type == "hardbreak" else " ")
+        elif child.type == "link_open":
+            href_stack.append(str(child.attrs.get("href", "")))
+        elif child.type == "link_close" and href_stack:
+            href = href_stack.pop()
+            parts.append(f" ({href})" if href and href not in "".join(parts[-1:]) else "")
+        elif child.type == "image":
+            parts.append(child.content)
+    return "".join(parts)

@@ -1,0 +1,338 @@
+"""The pipeline: episode files → validate → normalize → tag → upload → feed.
+
+Order is the safety rule: every object a feed points to is stored and verified before the
+feed that points to it is written, and the feed is written last, in one operation. A run
+that dies anywhere leaves the previous feed in place and is finished by the next run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from dfl_audio import audio
+from dfl_audio.artwork import tag_cover
+from dfl_audio.episodes import Project
+from dfl_audio.errors import FeedError
+from dfl_audio.feed import FeedDiff, chapters_json, diff_feeds, render_feed
+from dfl_audio.fsutil import atomic_write_bytes, sha256_bytes, sha256_file
+from dfl_audio.models import Episode, FeedItem, Published, Show
+from dfl_audio.progress import Reporter, Silent, accumulate
+from dfl_audio.state import PublishState, load_state, save_state
+from dfl_audio.storage import Storage
+from dfl_audio.tags import write_tags
+from dfl_audio.validate import load_catalog, transcript_type
+
+log = logging.getLogger(__name__)
+
+# Bump when the audio pipeline changes what it produces from the same source and settings.
+PIPELINE_VERSION = "1"
+
+Action = Literal["encode", "current", "stale", "unpublished"]
+
+
+@dataclass(frozen=True)
+class EpisodePlan:
+    """What a run will do with one due episode, and why (``--dry-run`` prints these)."""
+
+    episode: Episode
+    action: Action
+    reason: str
+
+
+@dataclass
+class RunResult:
+    """What a publish or feed run did: for the CLI's summary and ``--json``."""
+
+    feed_path: Path
+    feed_url: str
+    plans: list[EpisodePlan]
+    diff: FeedDiff
+    feed_changed: bool
+    published: list[Published] = field(default_factory=list)
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The choices a user makes for one run."""
+
+    process_audio: bool = True
+    only: Sequence[Path] = ()
+    force: bool = False
+    dry_run: bool = False
+    allow_removal: bool = False
+    now: datetime | None = None
+
+
+def settings_digest(show: Show) -> str:
+    """A change in audio settings or pipeline version means the published audio is stale."""
+    settings = json.dumps(show.audio.model_dump(), sort_keys=True) + PIPELINE_VERSION
+    return sha256_bytes(settings.encode())[:16]
+
+
+def content_key(folder: str, slug: str, digest: str, suffix: str) -> str:
+    """A content-addressed key: new bytes get a new URL, so no cache ever serves stale ones.
+
+    >>> content_key("audio", "t5", "0123456789abcdef", ".mp3")
+    'audio/t5-0123456789ab.mp3'
+    """
+    return f"{folder}/{slug}-{digest[:12]}{suffix}"
+
+
+def run(project: Project, storage: Storage, options: RunOptions,
+        reporter: Reporter | None = None, show: Show | None = None) -> RunResult:
+    """Publish (or only re-feed) the show: the one entry point of ``publish`` and ``feed``.
+
+    ``show`` is the show with command-line and environment overrides applied, when any.
+    """
+    reporter = reporter or Silent()
+    now = options.now or datetime.now(UTC)
+    file_show, all_episodes = load_catalog(project).require_valid()
+    show = show or file_show
+    episodes = load_catalog(project, options.only).require_valid()[1] if options.only else all_episodes
+    state_path = project.state_file(show)
+    state = load_state(state_path)
+    targets = {episode.meta.guid for episode in episodes}
+    plans = [
+        plan_episode(project, show, episode, state, options, now)
+        for episode in all_episodes
+        if episode.meta.guid in targets and episode.is_due(now)
+    ]
+    if options.dry_run:
+        return _dry_run(project, show, storage, state, all_episodes, plans, now)
+
+    published: list[Published] = []
+    with tempfile.TemporaryDirectory(prefix="dfl-audio-") as workdir:
+        for plan in plans:
+            if plan.action == "encode":
+                record = _publish_audio(project, show, plan.episode, storage, Path(workdir),
+                                        reporter, now)
+                state.episodes[plan.episode.meta.guid] = record
+                published.append(record)
+                save_state(state_path, state)  # the audio is stored: remember it at once
+    state = _store_side_files(project, show, all_episodes, state, storage, now)
+    save_state(state_path, state)
+    return _write_feed(project, show, storage, state, all_episodes, plans, published, options, now)
+
+
+def plan_episode(project: Project, show: Show, episode: Episode, state: PublishState,
+                 options: RunOptions, now: datetime) -> EpisodePlan:
+    """Decide whether an episode's audio needs work: only a new source or settings need it."""
+    record = state.episodes.get(episode.meta.guid)
+    assert episode.meta.audio is not None  # validation requires audio on due episodes
+    source_sha = sha256_file(project.root / episode.meta.audio)
+    if record is None:
+        action: Action = "encode" if options.process_audio else "unpublished"
+        return EpisodePlan(episode, action, "not published yet")
+    if options.force and options.process_audio:
+        return EpisodePlan(episode, "encode", "--force")
+    if record.source_sha256 != source_sha:
+        action = "encode" if options.process_audio else "stale"
+        return EpisodePlan(episode, action, "the source recording changed")
+    if record.settings_digest != settings_digest(show):
+        action = "encode" if options.process_audio else "stale"
+        return EpisodePlan(episode, action, "the show's audio settings changed")
+    return EpisodePlan(episode, "current", "audio is current")
+
+
+def _publish_audio(project: Project, show: Show, episode: Episode, storage: Storage,
+                   workdir: Path, reporter: Reporter, now: datetime) -> Published:
+    """Probe, measure, normalize + encode, tag, store and verify one episode's audio."""
+    assert episode.meta.audio is not None
+    source = project.root / episode.meta.audio
+    source_sha = sha256_file(source)
+    probe = audio.probe(source)
+    with reporter.stage(f"measure {episode.slug}", probe.duration, "s") as update:
+        measurement = audio.measure(source, probe, progress=update)
+    for warning in measurement.warnings:
+        log.warning("%s: %s", episode.meta.audio, warning)
+    mp3 = workdir / f"{episode.slug}.mp3"
+    with reporter.stage(f"encode {episode.slug}", probe.duration, "s") as update:
+        encoded = audio.normalize_to_mp3(source, mp3, probe, measurement, show.audio,
+                                         progress=update)
+    cover = _tag_cover(project, show, episode)
+    write_tags(mp3, show, episode, duration=encoded.duration, cover_jpeg=cover,
+               feed_url=show.feed_url)
+    mp3_sha = sha256_file(mp3)
+    key = content_key("audio", episode.slug, mp3_sha, ".mp3")
+    size = mp3.stat().st_size
+    with reporter.stage(f"store {episode.slug}", size, "B") as update:
+        storage.put_file(key, mp3, sha256=mp3_sha, progress=accumulate(update))
+    return Published(
+        guid=episode.meta.guid,
+        episode_path=episode.path,
+        source_sha256=source_sha,
+        settings_digest=settings_digest(show),
+        audio_key=key,
+        audio_sha256=mp3_sha,
+        audio_bytes=size,
+        duration=encoded.duration,
+        input_lufs=round(measurement.integrated_lufs, 2),
+        input_true_peak=round(measurement.true_peak_dbtp, 2),
+        output_lufs=round(encoded.output_lufs, 2),
+        output_true_peak=round(encoded.output_true_peak_dbtp, 2),
+        published_at=now,
+    )
+
+
+def _tag_cover(project: Project, show: Show, episode: Episode) -> bytes:
+    artwork = episode.meta.artwork or show.artwork
+    return tag_cover(project.root / artwork)
+
+
+def _store_side_files(project: Project, show: Show, episodes: Sequence[Episode],
+                      state: PublishState, storage: Storage, now: datetime) -> PublishState:
+    """Artwork, chapters and transcripts follow the metadata: stored on every run (no-op when
+    unchanged, since keys are content-addressed), never touching the published audio."""
+    state.show_artwork_key = _put_repo_file(project, storage, "art", "show", show.artwork)
+    for episode in episodes:
+        record = state.episodes.get(episode.meta.guid)
+        if record is None:
+            continue
+        meta = episode.meta
+        chapters_key = None
+        if meta.chapters:
+            data = chapters_json(meta.chapters)
+            chapters_key = content_key("audio", episode.slug, sha256_bytes(data), ".chapters.json")
+            storage.put_bytes(chapters_key, data)
+        transcript_key = (
+            _put_repo_file(project, storage, "audio", episode.slug, meta.transcript)
+            if meta.transcript else None
+        )
+        artwork_key = (
+            _put_repo_file(project, storage, "art", episode.slug, meta.artwork)
+            if meta.artwork else None
+        )
+        state.episodes[meta.guid] = record.model_copy(update={
+            "episode_path": episode.path,
+            "chapters_key": chapters_key,
+            "transcript_key": transcript_key,
+            "transcript_type": transcript_type(meta.transcript) if meta.transcript else None,
+            "artwork_key": artwork_key,
+        })
+    return state
+
+
+def _put_repo_file(project: Project, storage: Storage, folder: str, stem: str, rel: str) -> str:
+    path = project.root / rel
+    digest = sha256_file(path)
+    key = content_key(folder, stem, digest, PurePosixPath(rel).suffix.lower())
+    storage.put_file(key, path, sha256=digest)
+    return key
+
+
+def feed_items(show: Show, episodes: Sequence[Episode], state: PublishState,
+               now: datetime) -> list[FeedItem]:
+    """Due episodes that have published audio, with absolute URLs for everything stored."""
+    url = public_url_maker(show)
+    items = []
+    for episode in episodes:
+        record = state.episodes.get(episode.meta.guid)
+        if record is None or not episode.is_due(now):
+            continue
+        items.append(FeedItem(
+            episode=episode,
+            audio_url=enclosure_url(show, record.audio_key),
+            audio_bytes=record.audio_bytes,
+            duration=record.duration,
+            chapters_url=url(record.chapters_key),
+            transcript_url=url(record.transcript_key),
+            transcript_type=record.transcript_type,
+            image_url=url(record.artwork_key),
+        ))
+    return items
+
+
+def public_url_maker(show: Show) -> Callable[[str | None], str | None]:
+    """Keys → public URLs under the show's storage base URL."""
+    def make(key: str | None) -> str | None:
+        return show.public_url + key if key else None
+    return make
+
+
+def enclosure_url(show: Show, key: str) -> str:
+    """The audio URL, behind the analytics prefix (e.g. OP3) when the show uses one.
+
+    Analytics services take the real URL without its scheme after their prefix.
+    """
+    real = show.public_url + key
+    prefix = show.storage.analytics_prefix
+    if not prefix:
+        return real
+    return prefix.rstrip("/") + "/" + real.split("://", 1)[1]
+
+
+def last_build(items: Sequence[FeedItem], state: PublishState) -> datetime | None:
+    """The newest change the inputs record: deterministic, never the wall clock."""
+    stamps = [item.episode.meta.date for item in items]
+    stamps += [state.episodes[item.episode.meta.guid].published_at for item in items]
+    return max(stamps) if stamps else None
+
+
+def render(show: Show, episodes: Sequence[Episode], state: PublishState, now: datetime) -> bytes:
+    """The feed these episodes and this state produce."""
+    items = feed_items(show, episodes, state, now)
+    image_url = show.public_url + (state.show_artwork_key or show.artwork)
+    return render_feed(show, items, image_url=image_url, last_build=last_build(items, state))
+
+
+def previous_feed(project: Project, show: Show, storage: Storage) -> tuple[bytes | None, str | None]:
+    """The feed subscribers have now (in storage), else the last one written to ``feeds/``."""
+    stored = storage.get(show.feed_name)
+    if stored is not None:
+        return stored
+    local = project.feed_file(show)
+    return (local.read_bytes(), None) if local.is_file() else (None, None)
+
+
+def refuse_removals(diff: FeedDiff, feed_path: str) -> None:
+    """A GUID that leaves the feed breaks subscribers' history: only on explicit request."""
+    if diff.removed:
+        gone = ", ".join(f"{entry.title!r} (guid {entry.guid})" for entry in diff.removed)
+        raise FeedError(
+            f"refusing to drop {gone} from the feed: it was published before, and a changed "
+            f"or missing GUID makes apps lose or duplicate it; restore it, or pass "
+            f"--allow-removal", feed_path)
+
+
+def _write_feed(project: Project, show: Show, storage: Storage, state: PublishState,
+                episodes: Sequence[Episode], plans: list[EpisodePlan],
+                published: list[Published], options: RunOptions, now: datetime) -> RunResult:
+    data = render(show, episodes, state, now)
+    old, etag = previous_feed(project, show, storage)
+    diff = diff_feeds(old, data)
+    feed_path = project.feed_file(show)
+    if not options.allow_removal:
+        refuse_removals(diff, project.rel(feed_path))
+    changed = old != data
+    if changed or storage.head(show.feed_name) is None:
+        storage.put_conditional(show.feed_name, data, expected_etag=etag)
+    if not feed_path.is_file() or feed_path.read_bytes() != data:
+        atomic_write_bytes(feed_path, data)
+    return RunResult(feed_path, show.feed_url, plans, diff, changed, published)
+
+
+def _dry_run(project: Project, show: Show, storage: Storage, state: PublishState,
+             episodes: Sequence[Episode], plans: list[EpisodePlan], now: datetime) -> RunResult:
+    """What would change: the feed as it would be if every planned encode kept its old audio."""
+    data = render(show, episodes, state, now)
+    old, _ = previous_feed(project, show, storage)
+    diff = diff_feeds(old, data)
+    return RunResult(project.feed_file(show), show.feed_url, plans, diff, old != data,
+                     dry_run=True)
+
+
+def check_feed(project: Project, now: datetime | None = None) -> bool:
+    """True when ``feeds/`` holds exactly the feed the episode files and state produce."""
+    show, episodes = load_catalog(project).require_valid()
+    state = load_state(project.state_file(show))
+    data = render(show, episodes, state, now or datetime.now(UTC))
+    path = project.feed_file(show)
+    return path.is_file() and path.read_bytes() == data

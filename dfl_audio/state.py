@@ -1,0 +1,44 @@
+"""What was published: a small JSON file the tool owns, beside the feed.
+
+It lets a re-run skip unchanged audio (same source, same settings → same published file)
+without ever writing to the editor's episode files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from dfl_audio.errors import FeedError
+from dfl_audio.fsutil import atomic_write_bytes
+from dfl_audio.models import Published
+
+
+class PublishState(BaseModel):
+    """Every published episode by GUID, plus the key of the show's artwork."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    show_artwork_key: str | None = None
+    episodes: dict[str, Published] = {}
+
+
+def load_state(path: Path) -> PublishState:
+    """The recorded state, or an empty one when nothing was published yet."""
+    try:
+        return PublishState.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        return PublishState()
+    except (ValidationError, ValueError) as exc:
+        raise FeedError(f"state file is damaged ({exc.__class__.__name__}); restore it from git",
+                        path, exc) from exc
+
+
+def save_state(path: Path, state: PublishState) -> None:
+    """Write the state atomically, keys sorted so git diffs stay readable."""
+    data = json.loads(state.model_dump_json())
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    atomic_write_bytes(path, text.encode())

@@ -1,0 +1,148 @@
+"""② Validate the show and its episodes: every problem at once, each located.
+
+Field-level rules live in the models; this module adds what only the whole catalog can
+tell: files that must exist, artwork Apple accepts, slugs and GUIDs that must be unique,
+episode numbers a serial show needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from dfl_audio.artwork import artwork_problems
+from dfl_audio.episodes import Parsed, Project, read_episode, read_show
+from dfl_audio.errors import EpisodeError, Problem
+from dfl_audio.models import Episode, Show
+
+TRANSCRIPT_TYPES = {".vtt": "text/vtt", ".srt": "application/x-subrip", ".json": "application/json"}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The show and every episode that parsed, plus every problem found anywhere."""
+
+    show: Show | None
+    episodes: list[Episode]
+    problems: list[Problem]
+
+    def require_valid(self) -> tuple[Show, list[Episode]]:
+        """The show and episodes, or an :class:`EpisodeError` listing every problem."""
+        if self.problems or self.show is None:
+            raise EpisodeError(self.problems or [Problem("episodes/show.yaml", None, "", "missing")])
+        return self.show, self.episodes
+
+
+def load_catalog(project: Project, only: Sequence[Path] = ()) -> Catalog:
+    """Read and check the show and all episodes (``only`` limits which episodes are reported).
+
+    Uniqueness is always checked against every episode file, so validating one file still
+    catches a slug or GUID that another file already uses.
+    """
+    show_file = read_show(project)
+    parsed = [read_episode(project, path) for path in project.episode_files()]
+    wanted = {project.rel(path) for path in only}
+    if wanted:
+        missing = wanted - {item.rel for item in parsed}
+        parsed += [read_episode(project, project.root / rel) for rel in sorted(missing)]
+    problems = list(show_file.problems)
+    if show_file.item is not None:
+        problems += show_problems(project.root, show_file)
+    problems += catalog_problems(parsed)
+    for item in parsed:
+        problems += item.problems
+        if item.item is not None:
+            problems += episode_file_problems(project.root, item, show_file.item)
+    if wanted:
+        problems = [p for p in problems if p.path in wanted or p.path == show_file.rel]
+        parsed = [item for item in parsed if item.rel in wanted]
+    episodes = [item.item for item in parsed if item.item is not None]
+    return Catalog(show_file.item, episodes, problems)
+
+
+def show_problems(root: Path, parsed: Parsed[Show]) -> list[Problem]:
+    """The show's artwork must exist and be what Apple accepts."""
+    assert parsed.item is not None
+    return _artwork(root, parsed, parsed.item.artwork, "artwork", show_level=True)
+
+
+def episode_file_problems(root: Path, parsed: Parsed[Episode], show: Show | None) -> list[Problem]:
+    """Files an episode names must exist inside the repository; published ones need audio."""
+    episode = parsed.item
+    assert episode is not None
+    meta = episode.meta
+    problems: list[Problem] = []
+    if meta.audio is None and not meta.draft:
+        problems.append(_at(parsed, "audio", "is required unless the episode is a draft"))
+    if meta.audio is not None and not meta.draft:  # a draft may wait for its recording
+        problems += _existing_file(root, parsed, meta.audio, "audio")
+    if meta.artwork is not None:
+        problems += _artwork(root, parsed, meta.artwork, "artwork", show_level=False)
+    if meta.transcript is not None:
+        suffix = PurePosixPath(meta.transcript).suffix.lower()
+        if suffix not in TRANSCRIPT_TYPES:
+            kinds = ", ".join(TRANSCRIPT_TYPES)
+            problems.append(_at(parsed, "transcript", f"must be one of {kinds}, got {suffix!r}"))
+        problems += _existing_file(root, parsed, meta.transcript, "transcript")
+    if show is not None and show.type == "serial" and meta.episode_type == "full":
+        if meta.episode is None:
+            problems.append(_at(parsed, "episode", "is required: the show is serial"))
+    return problems
+
+
+def catalog_problems(parsed: Iterable[Parsed[Episode]]) -> list[Problem]:
+    """Slugs, GUIDs and season/episode numbers must each belong to one episode file."""
+    problems: list[Problem] = []
+    owners: dict[tuple[str, object], str] = {}
+    for item in parsed:
+        if item.item is None:
+            continue
+        meta = item.item.meta
+        keys: list[tuple[str, object]] = [("slug", item.item.slug), ("guid", meta.guid)]
+        if meta.episode is not None:
+            keys.append(("episode", (meta.season, meta.episode)))
+        for field, value in keys:
+            first = owners.setdefault((field, value), item.rel)
+            if first != item.rel:
+                shown = value if field != "episode" else _numbering(meta.season, meta.episode)
+                problems.append(_at(item, field, f"{shown} is already used by {first}"))
+    return problems
+
+
+def transcript_type(path: str) -> str:
+    """The MIME type ``podcast:transcript`` declares for a transcript file.
+
+    >>> transcript_type("episodes/audio/ep.vtt")
+    'text/vtt'
+    """
+    return TRANSCRIPT_TYPES[PurePosixPath(path).suffix.lower()]
+
+
+def _numbering(season: int | None, episode: int | None) -> str:
+    return f"season {season} episode {episode}" if season else f"episode {episode}"
+
+
+def _at(parsed: Parsed[Episode] | Parsed[Show], field: str, message: str) -> Problem:
+    return Problem(parsed.rel, parsed.line_of(field), field, message)
+
+
+def _existing_file(
+    root: Path, parsed: Parsed[Episode] | Parsed[Show], rel_path: str, field: str
+) -> list[Problem]:
+    path = root / rel_path
+    if not path.is_file():
+        return [_at(parsed, field, f"file not found: {rel_path}")]
+    if not path.resolve().is_relative_to(root.resolve()):
+        return [_at(parsed, field, f"{rel_path} points outside the repository")]
+    return []
+
+
+def _artwork(
+    root: Path, parsed: Parsed[Episode] | Parsed[Show], rel_path: str, field: str, *, show_level: bool
+) -> list[Problem]:
+    missing = _existing_file(root, parsed, rel_path, field)
+    if missing:
+        return missing
+    return [_at(parsed, field, f"{rel_path}: {message}") for message in
+            artwork_problems(root / rel_path, show_level=show_level)]
