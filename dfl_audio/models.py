@@ -40,7 +40,17 @@ def _clean_text(value: str) -> str:
     bad = _CONTROL_CHARS.search(value)
     if bad:
         raise ValueError(f"contains control character U+{ord(bad.group()):04X}")
+    if not value.strip():
+        raise ValueError("must not be empty")
     return value.strip()
+
+
+def _max_4000_bytes(value: str) -> str:
+    """Apple and PSP-1 cap descriptions at 4000 bytes of UTF-8."""
+    size = len(value.encode())
+    if size > 4000:
+        raise ValueError(f"is {size} bytes; at most 4000 are allowed")
+    return value
 
 
 def _https_url(value: str) -> str:
@@ -56,6 +66,13 @@ def _public_base_url(value: str) -> str:
     if not is_loopback:
         _https_url(value)
     return value if value.endswith("/") else value + "/"
+
+
+def _language_code(value: str) -> str:
+    """An ISO 639 code, optionally with a region: what ``<language>`` and Apple expect."""
+    if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,8})*", value):
+        raise ValueError(f"must be an ISO 639 language code such as en or en-US, got {value!r}")
+    return value
 
 
 def _repo_path(value: str) -> str:
@@ -112,8 +129,8 @@ def _aware_datetime(value: object) -> datetime:
     return parsed
 
 
-Text = Annotated[str, AfterValidator(_clean_text), StringConstraints(min_length=1)]
-LongText = Annotated[Text, StringConstraints(max_length=4000)]
+Text = Annotated[str, AfterValidator(_clean_text)]
+LongText = Annotated[Text, AfterValidator(_max_4000_bytes)]
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 RepoPath = Annotated[str, AfterValidator(_repo_path)]
 Timestamp = Annotated[float, BeforeValidator(parse_timestamp)]
@@ -140,7 +157,9 @@ class Owner(_Strict):
 
 class Funding(_Strict):
     url: HttpsUrl
-    text: Annotated[Text, StringConstraints(max_length=128)] = "Support the show"
+    text: Annotated[str, StringConstraints(max_length=128), AfterValidator(_clean_text)] = (
+        "Support the show"
+    )
 
 
 class Link(_Strict):
@@ -182,7 +201,7 @@ class Show(_Strict):
     title: Text
     description: LongText
     link: HttpsUrl
-    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,8})*$")]
+    language: Annotated[str, AfterValidator(_language_code)]
     category: Text
     subcategory: Text | None = None
     explicit: bool
@@ -245,7 +264,7 @@ class EpisodeMeta(_Strict):
 
     title: Text
     date: AwareDatetime
-    guid: Annotated[Text, StringConstraints(max_length=200)]
+    guid: Annotated[str, StringConstraints(max_length=200), AfterValidator(_clean_text)]
     guests: tuple[Person, ...] = ()
     season: int | None = Field(default=None, ge=1)
     episode: int | None = Field(default=None, ge=1)

@@ -1,0 +1,28 @@
+"""A throwaway copy of the repository's show and episodes, for tests that edit or publish."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dfl_audio.episodes import Project
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_EPISODE = "episodes/2026-11-20-welcome.md"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """The shipped show and episodes, copied so a test can edit them freely."""
+    shutil.copytree(REPO / "episodes", tmp_path / "episodes")
+    (tmp_path / "feeds").mkdir()
+    return Project(tmp_path)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace text in a file, failing loudly if the text is not there."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
