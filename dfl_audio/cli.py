@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,8 +24,10 @@ from dfl_audio.config import Overrides, effective_show
 from dfl_audio.episodes import Project
 from dfl_audio.errors import DflAudioError, EpisodeError
 from dfl_audio.progress import Update
-from dfl_audio.publish import RunOptions, RunResult, check_feed, run
 from dfl_audio.validate import load_catalog
+
+if TYPE_CHECKING:
+    from dfl_audio.publish import RunOptions, RunResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("dfl_audio")
@@ -52,12 +54,20 @@ class TqdmReporter:
         from tqdm import tqdm
 
         scale = unit == "B"
-        with tqdm(total=total, desc=name, unit=unit, unit_scale=scale, leave=False,
-                  bar_format=None if scale else "{l_bar}{bar}| {n:.0f}/{total:.0f}s [{remaining}]",
-                  file=sys.stderr) as bar:
+        with tqdm(
+            total=total,
+            desc=name,
+            unit=unit,
+            unit_scale=scale,
+            leave=False,
+            bar_format=None if scale else "{l_bar}{bar}| {n:.0f}/{total:.0f}s [{remaining}]",
+            file=sys.stderr,
+        ) as bar:
+
             def update(done: float) -> None:
                 bar.n = min(done, total)
                 bar.refresh()
+
             yield update
 
 
@@ -71,7 +81,7 @@ class DflGroup(click.Group):
             state = ctx.find_object(State)
             if state is not None and state.verbose:
                 traceback.print_exc()
-            if isinstance(exc, EpisodeError):
+            if isinstance(exc, EpisodeError) and len(exc.problems) > 1:
                 for problem in exc.problems:
                     click.echo(str(problem), err=True)
                 raise click.ClickException(_count(len(exc.problems), "problem")) from exc
@@ -84,19 +94,31 @@ def _count(number: int, noun: str) -> str:
 
 def storage_options(func: F) -> F:
     """``--storage`` and ``--public-url``, shared by every command that writes or serves."""
-    func = click.option("--public-url", envvar=None, default=None,
-                        help="Public base URL of the storage, written into the feed "
-                             "(overrides DFL_AUDIO_PUBLIC_URL and show.yaml).")(func)
-    func = click.option("--storage", "storage", default=None,
-                        help="A local folder or s3://bucket/prefix "
-                             "(overrides DFL_AUDIO_STORAGE and show.yaml).")(func)
+    func = click.option(
+        "--public-url",
+        envvar=None,
+        default=None,
+        help="Public base URL of the storage, written into the feed "
+        "(overrides DFL_AUDIO_PUBLIC_URL and show.yaml).",
+    )(func)
+    func = click.option(
+        "--storage",
+        "storage",
+        default=None,
+        help="A local folder or s3://bucket/prefix (overrides DFL_AUDIO_STORAGE and show.yaml).",
+    )(func)
     return func
 
 
 @click.group(cls=DflGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dfl-audio")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="The repository holding episodes/ and feeds/.")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The repository holding episodes/ and feeds/.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log details; tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summaries.")
 @click.pass_context
@@ -130,19 +152,26 @@ def validate(state: State, paths: tuple[Path, ...]) -> None:
     show, episodes = catalog.require_valid()
     if not state.quiet:
         drafts = sum(episode.meta.draft for episode in episodes)
-        click.echo(f"ok: {show.title!r}, {_count(len(episodes), 'episode')} ({drafts} draft), "
-                   "no problems")
+        click.echo(
+            f"ok: {show.title!r}, {_count(len(episodes), 'episode')} ({drafts} draft), no problems"
+        )
 
 
 @cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if feeds/ is stale; write nothing.")
-@click.option("--allow-removal", is_flag=True,
-              help="Allow episodes that were in the previous feed to leave it.")
+@click.option(
+    "--allow-removal",
+    is_flag=True,
+    help="Allow episodes that were in the previous feed to leave it.",
+)
 @storage_options
 @click.pass_obj
-def feed(state: State, check: bool, allow_removal: bool, storage: str | None,
-         public_url: str | None) -> None:
+def feed(
+    state: State, check: bool, allow_removal: bool, storage: str | None, public_url: str | None
+) -> None:
     """Regenerate the feed from episodes/ and what was published, and upload it."""
+    from dfl_audio.publish import RunOptions, check_feed
+
     if check:
         if not check_feed(state.project):
             raise click.ClickException("the feed in feeds/ is stale: run dfl-audio feed")
@@ -158,22 +187,42 @@ def feed(state: State, check: bool, allow_removal: bool, storage: str | None,
 @click.argument("episodes", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Re-process audio even when it is current.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
-@click.option("--allow-removal", is_flag=True,
-              help="Allow episodes that were in the previous feed to leave it.")
+@click.option(
+    "--allow-removal",
+    is_flag=True,
+    help="Allow episodes that were in the previous feed to leave it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was published as JSON.")
 @storage_options
 @click.pass_obj
-def publish(state: State, episodes: tuple[Path, ...], force: bool, dry_run: bool,
-            allow_removal: bool, as_json: bool, storage: str | None,
-            public_url: str | None) -> None:
+def publish(
+    state: State,
+    episodes: tuple[Path, ...],
+    force: bool,
+    dry_run: bool,
+    allow_removal: bool,
+    as_json: bool,
+    storage: str | None,
+    public_url: str | None,
+) -> None:
     """Normalize, encode, tag and store EPISODES (default: all due), then update the feed."""
-    options = RunOptions(only=[path.resolve() for path in episodes], force=force,
-                         dry_run=dry_run, allow_removal=allow_removal)
+    from dfl_audio.publish import RunOptions
+
+    options = RunOptions(
+        only=[path.resolve() for path in episodes],
+        force=force,
+        dry_run=dry_run,
+        allow_removal=allow_removal,
+    )
     result = _run(state, options, Overrides(storage, public_url))
     if as_json:
         records = [json.loads(record.model_dump_json()) for record in result.published]
-        click.echo(json.dumps({"feed": str(result.feed_path), "feed_url": result.feed_url,
-                               "published": records}, indent=2))
+        click.echo(
+            json.dumps(
+                {"feed": str(result.feed_path), "feed_url": result.feed_url, "published": records},
+                indent=2,
+            )
+        )
         return
     _report(state, result)
 
@@ -189,7 +238,9 @@ def serve(state: State, port: int, storage: str | None, public_url: str | None) 
 
     site = site_for(state.project, Overrides(storage, public_url))
     server, base_url = start(site, port)
-    click.echo(f"serving {state.project.rel(site.folder)} — subscribe to {base_url}{site.feed_name}")
+    click.echo(
+        f"serving {state.project.rel(site.folder)} — subscribe to {base_url}{site.feed_name}"
+    )
     click.echo("press Ctrl-C to stop")
     try:
         while True:
@@ -215,6 +266,7 @@ def doctor(state: State, storage: str | None, public_url: str | None) -> None:
 
 def _run(state: State, options: RunOptions, overrides: Overrides) -> RunResult:
     from dfl_audio.episodes import read_show
+    from dfl_audio.publish import run
     from dfl_audio.storage import open_storage
 
     show = read_show(state.project).item
@@ -230,17 +282,26 @@ def _report(state: State, result: RunResult) -> None:
     if state.quiet:
         return
     for plan in result.plans:
-        verb = {"encode": "would publish" if result.dry_run else "published",
-                "current": "unchanged", "stale": "audio changed (run publish)",
-                "unpublished": "not published yet (run publish)"}[plan.action]
+        verb = {
+            "encode": "would publish" if result.dry_run else "published",
+            "current": "unchanged",
+            "stale": "audio changed (run publish)",
+            "unpublished": "not published yet (run publish)",
+        }[plan.action]
         click.echo(f"{verb}: {plan.episode.path} — {plan.reason}")
     diff = result.diff
-    for label, entries in (("added", diff.added), ("changed", diff.changed),
-                           ("removed", diff.removed)):
+    for label, entries in (
+        ("added", diff.added),
+        ("changed", diff.changed),
+        ("removed", diff.removed),
+    ):
         for entry in entries:
             click.echo(f"{label}: {entry.title}")
-    status = "would change" if result.dry_run and result.feed_changed else (
-        "updated" if result.feed_changed else "unchanged")
+    status = (
+        "would change"
+        if result.dry_run and result.feed_changed
+        else ("updated" if result.feed_changed else "unchanged")
+    )
     click.echo(f"feed {status}: {result.feed_path} ({result.feed_url})")
 
 

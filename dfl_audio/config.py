@@ -40,5 +40,7 @@ def effective_show(show: Show, overrides: Overrides, env: Mapping[str, str] = os
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{field}: {message} (from --{field.replace('_', '-')} or the environment)",
-                          original=exc) from exc
+        raise ConfigError(
+            f"{field}: {message} (from --{field.replace('_', '-')} or the environment)",
+            original=exc,
+        ) from exc

@@ -97,7 +97,12 @@ def read_episode(project: Project, path: Path) -> Parsed[Episode]:
     name = EPISODE_NAME.match(path.name)
     if not name:
         problems.append(
-            Problem(rel, None, "", "file name must be YYYY-MM-DD-slug.md (lowercase slug, digits, dashes)")
+            Problem(
+                rel,
+                None,
+                "",
+                "file name must be YYYY-MM-DD-slug.md (lowercase slug, digits, dashes)",
+            )
         )
     split = split_front_matter(text)
     if split is None:
@@ -129,7 +134,12 @@ def read_episode(project: Project, path: Path) -> Parsed[Episode]:
     if size > MAX_NOTES_BYTES:
         body_line = front.count("\n") + 3
         problems.append(
-            Problem(rel, body_line, "notes", f"are {size} bytes as plain text; feeds allow {MAX_NOTES_BYTES}")
+            Problem(
+                rel,
+                body_line,
+                "notes",
+                f"are {size} bytes as plain text; feeds allow {MAX_NOTES_BYTES}",
+            )
         )
     return Parsed(rel, None if problems else episode, problems, lines)
 

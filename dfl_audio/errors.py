@@ -22,7 +22,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 class DflAudioError(Exception):
@@ -72,3 +74,11 @@ class FeedError(DflAudioError):
 
 class ConfigError(DflAudioError):
     """Settings are missing or contradictory."""
+
+
+class ArtworkError(DflAudioError):
+    """An artwork image cannot be read, or cannot be made into a tag cover."""
+
+
+class ConflictError(StorageError):
+    """A conditional write lost a race: the object changed since it was read."""

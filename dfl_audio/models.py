@@ -79,7 +79,9 @@ def _repo_path(value: str) -> str:
     """A path relative to the repository root that cannot climb out of it."""
     path = PurePosixPath(value)
     if path.is_absolute() or ".." in path.parts or "\\" in value:
-        raise ValueError(f"must be a path inside the repository (no '..' or leading '/'): {value!r}")
+        raise ValueError(
+            f"must be a path inside the repository (no '..' or leading '/'): {value!r}"
+        )
     return str(path)
 
 
@@ -232,9 +234,9 @@ class Show(_Strict):
     def _known_subcategory(cls, value: str | None, info: object) -> str | None:
         data = getattr(info, "data", {})
         category = data.get("category")
-        if value is not None and category in APPLE_CATEGORIES:
-            if value not in APPLE_CATEGORIES[category]:
-                raise ValueError(f"{value!r} is not a subcategory of {category!r} in Apple's list")
+        known = APPLE_CATEGORIES.get(category, None) if isinstance(category, str) else None
+        if value is not None and known is not None and value not in known:
+            raise ValueError(f"{value!r} is not a subcategory of {category!r} in Apple's list")
         return value
 
     @property

@@ -86,8 +86,13 @@ def content_key(folder: str, slug: str, digest: str, suffix: str) -> str:
     return f"{folder}/{slug}-{digest[:12]}{suffix}"
 
 
-def run(project: Project, storage: Storage, options: RunOptions,
-        reporter: Reporter | None = None, show: Show | None = None) -> RunResult:
+def run(
+    project: Project,
+    storage: Storage,
+    options: RunOptions,
+    reporter: Reporter | None = None,
+    show: Show | None = None,
+) -> RunResult:
     """Publish (or only re-feed) the show: the one entry point of ``publish`` and ``feed``.
 
     ``show`` is the show with command-line and environment overrides applied, when any.
@@ -96,7 +101,9 @@ def run(project: Project, storage: Storage, options: RunOptions,
     now = options.now or datetime.now(UTC)
     file_show, all_episodes = load_catalog(project).require_valid()
     show = show or file_show
-    episodes = load_catalog(project, options.only).require_valid()[1] if options.only else all_episodes
+    episodes = (
+        load_catalog(project, options.only).require_valid()[1] if options.only else all_episodes
+    )
     state_path = project.state_file(show)
     state = load_state(state_path)
     targets = {episode.meta.guid for episode in episodes}
@@ -112,8 +119,9 @@ def run(project: Project, storage: Storage, options: RunOptions,
     with tempfile.TemporaryDirectory(prefix="dfl-audio-") as workdir:
         for plan in plans:
             if plan.action == "encode":
-                record = _publish_audio(project, show, plan.episode, storage, Path(workdir),
-                                        reporter, now)
+                record = _publish_audio(
+                    project, show, plan.episode, storage, Path(workdir), reporter, now
+                )
                 state.episodes[plan.episode.meta.guid] = record
                 published.append(record)
                 save_state(state_path, state)  # the audio is stored: remember it at once
@@ -122,8 +130,14 @@ def run(project: Project, storage: Storage, options: RunOptions,
     return _write_feed(project, show, storage, state, all_episodes, plans, published, options, now)
 
 
-def plan_episode(project: Project, show: Show, episode: Episode, state: PublishState,
-                 options: RunOptions, now: datetime) -> EpisodePlan:
+def plan_episode(
+    project: Project,
+    show: Show,
+    episode: Episode,
+    state: PublishState,
+    options: RunOptions,
+    now: datetime,
+) -> EpisodePlan:
     """Decide whether an episode's audio needs work: only a new source or settings need it."""
     record = state.episodes.get(episode.meta.guid)
     assert episode.meta.audio is not None  # validation requires audio on due episodes
@@ -142,8 +156,15 @@ def plan_episode(project: Project, show: Show, episode: Episode, state: PublishS
     return EpisodePlan(episode, "current", "audio is current")
 
 
-def _publish_audio(project: Project, show: Show, episode: Episode, storage: Storage,
-                   workdir: Path, reporter: Reporter, now: datetime) -> Published:
+def _publish_audio(
+    project: Project,
+    show: Show,
+    episode: Episode,
+    storage: Storage,
+    workdir: Path,
+    reporter: Reporter,
+    now: datetime,
+) -> Published:
     """Probe, measure, normalize + encode, tag, store and verify one episode's audio."""
     assert episode.meta.audio is not None
     source = project.root / episode.meta.audio
@@ -155,11 +176,13 @@ def _publish_audio(project: Project, show: Show, episode: Episode, storage: Stor
         log.warning("%s: %s", episode.meta.audio, warning)
     mp3 = workdir / f"{episode.slug}.mp3"
     with reporter.stage(f"encode {episode.slug}", probe.duration, "s") as update:
-        encoded = audio.normalize_to_mp3(source, mp3, probe, measurement, show.audio,
-                                         progress=update)
+        encoded = audio.normalize_to_mp3(
+            source, mp3, probe, measurement, show.audio, progress=update
+        )
     cover = _tag_cover(project, show, episode)
-    write_tags(mp3, show, episode, duration=encoded.duration, cover_jpeg=cover,
-               feed_url=show.feed_url)
+    write_tags(
+        mp3, show, episode, duration=encoded.duration, cover_jpeg=cover, feed_url=show.feed_url
+    )
     mp3_sha = sha256_file(mp3)
     key = content_key("audio", episode.slug, mp3_sha, ".mp3")
     size = mp3.stat().st_size
@@ -187,8 +210,14 @@ def _tag_cover(project: Project, show: Show, episode: Episode) -> bytes:
     return tag_cover(project.root / artwork)
 
 
-def _store_side_files(project: Project, show: Show, episodes: Sequence[Episode],
-                      state: PublishState, storage: Storage, now: datetime) -> PublishState:
+def _store_side_files(
+    project: Project,
+    show: Show,
+    episodes: Sequence[Episode],
+    state: PublishState,
+    storage: Storage,
+    now: datetime,
+) -> PublishState:
     """Artwork, chapters and transcripts follow the metadata: stored on every run (no-op when
     unchanged, since keys are content-addressed), never touching the published audio."""
     state.show_artwork_key = _put_repo_file(project, storage, "art", "show", show.artwork)
@@ -204,19 +233,23 @@ def _store_side_files(project: Project, show: Show, episodes: Sequence[Episode],
             storage.put_bytes(chapters_key, data)
         transcript_key = (
             _put_repo_file(project, storage, "audio", episode.slug, meta.transcript)
-            if meta.transcript else None
+            if meta.transcript
+            else None
         )
         artwork_key = (
             _put_repo_file(project, storage, "art", episode.slug, meta.artwork)
-            if meta.artwork else None
+            if meta.artwork
+            else None
         )
-        state.episodes[meta.guid] = record.model_copy(update={
-            "episode_path": episode.path,
-            "chapters_key": chapters_key,
-            "transcript_key": transcript_key,
-            "transcript_type": transcript_type(meta.transcript) if meta.transcript else None,
-            "artwork_key": artwork_key,
-        })
+        state.episodes[meta.guid] = record.model_copy(
+            update={
+                "episode_path": episode.path,
+                "chapters_key": chapters_key,
+                "transcript_key": transcript_key,
+                "transcript_type": transcript_type(meta.transcript) if meta.transcript else None,
+                "artwork_key": artwork_key,
+            }
+        )
     return state
 
 
@@ -228,8 +261,9 @@ def _put_repo_file(project: Project, storage: Storage, folder: str, stem: str, r
     return key
 
 
-def feed_items(show: Show, episodes: Sequence[Episode], state: PublishState,
-               now: datetime) -> list[FeedItem]:
+def feed_items(
+    show: Show, episodes: Sequence[Episode], state: PublishState, now: datetime
+) -> list[FeedItem]:
     """Due episodes that have published audio, with absolute URLs for everything stored."""
     url = public_url_maker(show)
     items = []
@@ -237,23 +271,27 @@ def feed_items(show: Show, episodes: Sequence[Episode], state: PublishState,
         record = state.episodes.get(episode.meta.guid)
         if record is None or not episode.is_due(now):
             continue
-        items.append(FeedItem(
-            episode=episode,
-            audio_url=enclosure_url(show, record.audio_key),
-            audio_bytes=record.audio_bytes,
-            duration=record.duration,
-            chapters_url=url(record.chapters_key),
-            transcript_url=url(record.transcript_key),
-            transcript_type=record.transcript_type,
-            image_url=url(record.artwork_key),
-        ))
+        items.append(
+            FeedItem(
+                episode=episode,
+                audio_url=enclosure_url(show, record.audio_key),
+                audio_bytes=record.audio_bytes,
+                duration=record.duration,
+                chapters_url=url(record.chapters_key),
+                transcript_url=url(record.transcript_key),
+                transcript_type=record.transcript_type,
+                image_url=url(record.artwork_key),
+            )
+        )
     return items
 
 
 def public_url_maker(show: Show) -> Callable[[str | None], str | None]:
     """Keys → public URLs under the show's storage base URL."""
+
     def make(key: str | None) -> str | None:
         return show.public_url + key if key else None
+
     return make
 
 
@@ -283,7 +321,9 @@ def render(show: Show, episodes: Sequence[Episode], state: PublishState, now: da
     return render_feed(show, items, image_url=image_url, last_build=last_build(items, state))
 
 
-def previous_feed(project: Project, show: Show, storage: Storage) -> tuple[bytes | None, str | None]:
+def previous_feed(
+    project: Project, show: Show, storage: Storage
+) -> tuple[bytes | None, str | None]:
     """The feed subscribers have now (in storage), else the last one written to ``feeds/``."""
     stored = storage.get(show.feed_name)
     if stored is not None:
@@ -299,12 +339,22 @@ def refuse_removals(diff: FeedDiff, feed_path: str) -> None:
         raise FeedError(
             f"refusing to drop {gone} from the feed: it was published before, and a changed "
             f"or missing GUID makes apps lose or duplicate it; restore it, or pass "
-            f"--allow-removal", feed_path)
+            f"--allow-removal",
+            feed_path,
+        )
 
 
-def _write_feed(project: Project, show: Show, storage: Storage, state: PublishState,
-                episodes: Sequence[Episode], plans: list[EpisodePlan],
-                published: list[Published], options: RunOptions, now: datetime) -> RunResult:
+def _write_feed(
+    project: Project,
+    show: Show,
+    storage: Storage,
+    state: PublishState,
+    episodes: Sequence[Episode],
+    plans: list[EpisodePlan],
+    published: list[Published],
+    options: RunOptions,
+    now: datetime,
+) -> RunResult:
     data = render(show, episodes, state, now)
     old, etag = previous_feed(project, show, storage)
     diff = diff_feeds(old, data)
@@ -319,14 +369,20 @@ def _write_feed(project: Project, show: Show, storage: Storage, state: PublishSt
     return RunResult(feed_path, show.feed_url, plans, diff, changed, published)
 
 
-def _dry_run(project: Project, show: Show, storage: Storage, state: PublishState,
-             episodes: Sequence[Episode], plans: list[EpisodePlan], now: datetime) -> RunResult:
+def _dry_run(
+    project: Project,
+    show: Show,
+    storage: Storage,
+    state: PublishState,
+    episodes: Sequence[Episode],
+    plans: list[EpisodePlan],
+    now: datetime,
+) -> RunResult:
     """What would change: the feed as it would be if every planned encode kept its old audio."""
     data = render(show, episodes, state, now)
     old, _ = previous_feed(project, show, storage)
     diff = diff_feeds(old, data)
-    return RunResult(project.feed_file(show), show.feed_url, plans, diff, old != data,
-                     dry_run=True)
+    return RunResult(project.feed_file(show), show.feed_url, plans, diff, old != data, dry_run=True)
 
 
 def check_feed(project: Project, now: datetime | None = None) -> bool:

@@ -32,21 +32,27 @@ def new_episode(project: Project, title: str, guests: list[str], now: datetime) 
     """Write a draft episode file with a fresh, permanent GUID; refuse to overwrite one."""
     path = project.episodes_dir / f"{now.date().isoformat()}-{slugify(title)}.md"
     if path.exists():
-        raise EpisodeError([Problem(project.rel(path), None, "", "already exists; choose another title")])
+        raise EpisodeError(
+            [Problem(project.rel(path), None, "", "already exists; choose another title")]
+        )
     front = {
         "title": title,
-        "date": now.isoformat(sep=" ", timespec="seconds"),
+        "date": "DATE",
         "guid": str(uuid.uuid4()),
         "guests": [{"name": name} for name in guests],
         "episode_type": "full",
         "explicit": False,
         "draft": True,
     }
+    # Written unquoted, as Jekyll authors write it: YAML reads it back as a timestamp.
+    date_line = f"date: {now.isoformat(sep=' ', timespec='seconds')}"
     text = (
         "---\n"
-        + yaml.safe_dump(front, sort_keys=False, allow_unicode=True)
+        + yaml.safe_dump(front, sort_keys=False, allow_unicode=True).replace(
+            "date: DATE", date_line
+        )
         + "# audio: episodes/audio/<recording>.wav   (required once draft is false)\n"
-        + "# chapters:\n#   - {start: \"0:00\", title: Introduction}\n"
+        + '# chapters:\n#   - {start: "0:00", title: Introduction}\n'
         + "---\n"
         + "Show notes in Markdown: who the guest is, what you talk about, links.\n"
     )

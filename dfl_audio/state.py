@@ -33,8 +33,9 @@ def load_state(path: Path) -> PublishState:
     except FileNotFoundError:
         return PublishState()
     except (ValidationError, ValueError) as exc:
-        raise FeedError(f"state file is damaged ({exc.__class__.__name__}); restore it from git",
-                        path, exc) from exc
+        raise FeedError(
+            f"state file is damaged ({exc.__class__.__name__}); restore it from git", path, exc
+        ) from exc
 
 
 def save_state(path: Path, state: PublishState) -> None:

@@ -30,7 +30,9 @@ class Catalog:
     def require_valid(self) -> tuple[Show, list[Episode]]:
         """The show and episodes, or an :class:`EpisodeError` listing every problem."""
         if self.problems or self.show is None:
-            raise EpisodeError(self.problems or [Problem("episodes/show.yaml", None, "", "missing")])
+            raise EpisodeError(
+                self.problems or [Problem("episodes/show.yaml", None, "", "missing")]
+            )
         return self.show, self.episodes
 
 
@@ -85,9 +87,9 @@ def episode_file_problems(root: Path, parsed: Parsed[Episode], show: Show | None
             kinds = ", ".join(TRANSCRIPT_TYPES)
             problems.append(_at(parsed, "transcript", f"must be one of {kinds}, got {suffix!r}"))
         problems += _existing_file(root, parsed, meta.transcript, "transcript")
-    if show is not None and show.type == "serial" and meta.episode_type == "full":
-        if meta.episode is None:
-            problems.append(_at(parsed, "episode", "is required: the show is serial"))
+    serial = show is not None and show.type == "serial"
+    if serial and meta.episode_type == "full" and meta.episode is None:
+        problems.append(_at(parsed, "episode", "is required: the show is serial"))
     return problems
 
 
@@ -139,10 +141,17 @@ def _existing_file(
 
 
 def _artwork(
-    root: Path, parsed: Parsed[Episode] | Parsed[Show], rel_path: str, field: str, *, show_level: bool
+    root: Path,
+    parsed: Parsed[Episode] | Parsed[Show],
+    rel_path: str,
+    field: str,
+    *,
+    show_level: bool,
 ) -> list[Problem]:
     missing = _existing_file(root, parsed, rel_path, field)
     if missing:
         return missing
-    return [_at(parsed, field, f"{rel_path}: {message}") for message in
-            artwork_problems(root / rel_path, show_level=show_level)]
+    return [
+        _at(parsed, field, f"{rel_path}: {message}")
+        for message in artwork_problems(root / rel_path, show_level=show_level)
+    ]

@@ -12,6 +12,9 @@ from dfl_audio.validate import load_catalog
 
 __all__ = ["project"]
 
+W = "episodes/2026-11-20-welcome.md"
+S = "episodes/show.yaml"
+
 
 def problems_of(project: Project) -> list[str]:
     return [str(problem) for problem in load_catalog(project).problems]
@@ -25,14 +28,21 @@ def test_shipped_show_and_episodes_are_valid(project: Project) -> None:
     assert "T5 by Colin Raffel" in titles
     assert "Bringing the people back in by Emily Denton" in titles
     drafts = {episode.slug for episode in catalog.episodes if episode.meta.draft}
-    assert drafts == {"t5", "characterising-bias-in-compressed-models",
-                      "learning-the-optimizer", "bringing-the-people-back-in"}
+    assert drafts == {
+        "t5",
+        "characterising-bias-in-compressed-models",
+        "learning-the-optimizer",
+        "bringing-the-people-back-in",
+    }
 
 
 def test_notes_render_to_html_and_plain_text(project: Project) -> None:
     episode = read_episode(project, project.root / SAMPLE_EPISODE).item
     assert episode is not None
-    assert '<a href="https://www.depthfirstlearning.com/">Depth First Learning</a>' in episode.notes_html
+    assert (
+        '<a href="https://www.depthfirstlearning.com/">Depth First Learning</a>'
+        in episode.notes_html
+    )
     assert "Depth First Learning (https://www.depthfirstlearning.com/)" in episode.notes_text
     assert "<" not in episode.notes_text
 
@@ -40,13 +50,16 @@ def test_notes_render_to_html_and_plain_text(project: Project) -> None:
 def test_every_problem_is_reported_with_its_line(project: Project) -> None:
     path = project.root / SAMPLE_EPISODE
     edit(path, "date: 2026-11-20 09:00:00 -05:00", "date: 2026-11-20 09:00:00")
-    edit(path, "    url: https://www.depthfirstlearning.com/\nlinks",
-         "    url: http://www.depthfirstlearning.com/\nlinks")
+    edit(
+        path,
+        "    url: https://www.depthfirstlearning.com/\nlinks",
+        "    url: http://www.depthfirstlearning.com/\nlinks",
+    )
     edit(path, "explicit: false", "explicit: false\nexplicitt: true")
     assert problems_of(project) == [
-        "episodes/2026-11-20-welcome.md:3: date: needs a time zone, e.g. 2021-03-04 10:00:00 -05:00",
-        "episodes/2026-11-20-welcome.md:7: explicitt: is not a known field (did you mean 'explicit'?)",
-        "episodes/2026-11-20-welcome.md:16: chapters[1].url: must be an https:// URL, "
+        W + ":3: date: needs a time zone, e.g. 2021-03-04 10:00:00 -05:00",
+        W + ":7: explicitt: is not a known field (did you mean 'explicit'?)",
+        W + ":16: chapters[1].url: must be an https:// URL, "
         "got 'http://www.depthfirstlearning.com/'",
     ]
 
@@ -54,26 +67,41 @@ def test_every_problem_is_reported_with_its_line(project: Project) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("title: \"Welcome", "title: [\"Welcome", ":3: malformed YAML"),
+        ('title: "Welcome', 'title: ["Welcome', ":3: malformed YAML"),
         ("guid: 190bd4dd-f34d-4f16-a06a-213eaff1a95a\n", "", ": guid: is required"),
         ("explicit: false", "explicit: maybe", ":6: explicit: input should be a valid boolean"),
         ("date: 2026-11-20 09:00:00 -05:00", "date: next tuesday", ":3: date: must be a date"),
-        ("audio: episodes/audio/sample-clip.mp3", "audio: ../../etc/passwd",
-         ":7: audio: must be a path inside the repository"),
-        ("audio: episodes/audio/sample-clip.mp3", "audio: episodes/audio/missing.mp3",
-         ":7: audio: file not found: episodes/audio/missing.mp3"),
-        ("transcript: episodes/audio/sample-clip.vtt", "transcript: episodes/audio/sample-clip.mp3",
-         ":9: transcript: must be one of .vtt, .srt, .json, got '.mp3'"),
-        ("  - start: \"0:03\"", "  - start: \"0:00\"", ": chapters: chapters must start at strictly"),
+        (
+            "audio: episodes/audio/sample-clip.mp3",
+            "audio: ../../etc/passwd",
+            ":7: audio: must be a path inside the repository",
+        ),
+        (
+            "audio: episodes/audio/sample-clip.mp3",
+            "audio: episodes/audio/missing.mp3",
+            ":7: audio: file not found: episodes/audio/missing.mp3",
+        ),
+        (
+            "transcript: episodes/audio/sample-clip.vtt",
+            "transcript: episodes/audio/sample-clip.mp3",
+            ":9: transcript: must be one of .vtt, .srt, .json, got '.mp3'",
+        ),
+        ('  - start: "0:03"', '  - start: "0:00"', ": chapters: chapters must start at strictly"),
         ("episode_type: trailer", "episode_type: teaser", ":5: episode_type: input should be"),
-        ("title: \"Welcome to", "title: \"\\x07Welcome to", ":2: title: contains control character U+0007"),
+        (
+            'title: "Welcome to',
+            'title: "\\x07Welcome to',
+            ":2: title: contains control character U+0007",
+        ),
         ("explicit: false", "explicit: false\nexplicit: true", ":7: explicit: appears twice"),
     ],
 )
 def test_bad_episode_input_is_located(project: Project, old: str, new: str, expected: str) -> None:
     edit(project.root / SAMPLE_EPISODE, old, new)
     problems = problems_of(project)
-    assert any(p.startswith("episodes/2026-11-20-welcome.md") and expected in p for p in problems), problems
+    assert any(
+        p.startswith("episodes/2026-11-20-welcome.md") and expected in p for p in problems
+    ), problems
 
 
 def test_missing_front_matter_and_bad_file_name(project: Project) -> None:
@@ -87,7 +115,7 @@ def test_missing_front_matter_and_bad_file_name(project: Project) -> None:
 def test_date_must_match_file_name(project: Project) -> None:
     edit(project.root / SAMPLE_EPISODE, "date: 2026-11-20", "date: 2026-11-21")
     assert problems_of(project) == [
-        "episodes/2026-11-20-welcome.md:3: date: 2026-11-21 does not match the file name's 2026-11-20"
+        W + ":3: date: 2026-11-21 does not match the file name's 2026-11-20"
     ]
 
 
@@ -106,19 +134,41 @@ def test_duplicate_guid_and_slug_across_files(project: Project) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("category: Technology", "category: Technologies",
-         "episodes/show.yaml:8: category: 'Technologies' is not one of Apple's podcast categories"),
-        ("category: Technology", "category: Science\nsubcategory: Cooking",
-         "episodes/show.yaml:9: subcategory: 'Cooking' is not a subcategory of 'Science' in Apple's list"),
-        ("email: team@depthfirstlearning.com", "email: team-at-dfl",
-         "episodes/show.yaml:13: owner.email: value is not a valid email address"),
-        ("public_url: https://audio.depthfirstlearning.com/", "public_url: http://audio.example.com/",
-         "episodes/show.yaml:24: public_url: must be an https:// URL"),
-        ("artwork: episodes/art/show.jpg", "artwork: /etc/hostname",
-         "episodes/show.yaml:14: artwork: must be a path inside the repository"),
-        ("artwork: episodes/art/show.jpg", "artwork: episodes/art/missing.jpg",
-         "episodes/show.yaml:14: artwork: file not found: episodes/art/missing.jpg"),
-        ("language: en", "language: English", "episodes/show.yaml:7: language: must be an ISO 639 language code"),
+        (
+            "category: Technology",
+            "category: Technologies",
+            S + ":8: category: 'Technologies' is not one of Apple's podcast categories",
+        ),
+        (
+            "category: Technology",
+            "category: Science\nsubcategory: Cooking",
+            S + ":9: subcategory: 'Cooking' is not a subcategory of 'Science' in Apple's list",
+        ),
+        (
+            "email: team@depthfirstlearning.com",
+            "email: team-at-dfl",
+            S + ":13: owner.email: value is not a valid email address",
+        ),
+        (
+            "public_url: https://audio.depthfirstlearning.com/",
+            "public_url: http://audio.example.com/",
+            S + ":24: public_url: must be an https:// URL",
+        ),
+        (
+            "artwork: episodes/art/show.jpg",
+            "artwork: /etc/hostname",
+            S + ":14: artwork: must be a path inside the repository",
+        ),
+        (
+            "artwork: episodes/art/show.jpg",
+            "artwork: episodes/art/missing.jpg",
+            S + ":14: artwork: file not found: episodes/art/missing.jpg",
+        ),
+        (
+            "language: en",
+            "language: English",
+            S + ":7: language: must be an ISO 639 language code",
+        ),
     ],
 )
 def test_bad_show_input_is_located(project: Project, old: str, new: str, expected: str) -> None:
@@ -131,10 +181,10 @@ def test_show_description_over_4000_bytes(project: Project) -> None:
     long = "é" * 2001  # 4002 bytes, 2001 characters
     edit(project.show_file, "description: >-", f"description: {long}\nx_description: >-")
     problems = problems_of(project)
-    assert "episodes/show.yaml:3: description: is 4002 bytes; at most 4000 are allowed" in problems
+    assert S + ":3: description: is 4002 bytes; at most 4000 are allowed" in problems
 
 
 def test_read_show_reports_missing_file(tmp_path: Path) -> None:
     parsed = read_show(Project(tmp_path))
     assert parsed.item is None
-    assert [str(p) for p in parsed.problems] == ["episodes/show.yaml: file not found"]
+    assert [str(p) for p in parsed.problems] == [S + ": file not found"]
