@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from dfl_audio.errors import Problem
-from dfl_audio.models import Episode, EpisodeMeta, Show
+from dfl_audio.models import CONTROL_CHARS, Episode, EpisodeMeta, Show
 from dfl_audio.notes import render_html, render_text
 from dfl_audio.yamlfile import LineMap, YamlSyntaxError, load_with_lines
 
@@ -130,9 +130,14 @@ def read_episode(project: Project, path: Path) -> Parsed[Episode]:
         notes_html=render_html(body, meta.links),
         notes_text=render_text(body, meta.links),
     )
+    body_line = front.count("\n") + 3
+    bad = CONTROL_CHARS.search(body)
+    if bad:
+        line = body_line + body[: bad.start()].count("\n")
+        code = f"U+{ord(bad.group()):04X}"
+        problems.append(Problem(rel, line, "notes", f"contain control character {code}"))
     size = len(episode.notes_text.encode())
     if size > MAX_NOTES_BYTES:
-        body_line = front.count("\n") + 3
         problems.append(
             Problem(
                 rel,

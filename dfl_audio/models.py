@@ -27,8 +27,9 @@ from pydantic import (
 
 from dfl_audio.categories import APPLE_CATEGORIES
 
-# Tab, newline and carriage return are the only control characters XML 1.0 allows.
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# Tab, newline and carriage return are the only control characters XML 1.0 allows; C1
+# controls (U+0080-U+009F) are legal XML but clients read them as Windows-1252 text.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 # podcast:guid is a UUIDv5 in this namespace over the feed URL without scheme or trailing "/".
@@ -37,7 +38,7 @@ PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 
 def _clean_text(value: str) -> str:
     """Refuse characters XML cannot carry; strip the spaces feeds must not have."""
-    bad = _CONTROL_CHARS.search(value)
+    bad = CONTROL_CHARS.search(value)
     if bad:
         raise ValueError(f"contains control character U+{ord(bad.group()):04X}")
     if not value.strip():

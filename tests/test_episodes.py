@@ -188,3 +188,8 @@ def test_read_show_reports_missing_file(tmp_path: Path) -> None:
     parsed = read_show(Project(tmp_path))
     assert parsed.item is None
     assert [str(p) for p in parsed.problems] == [S + ": file not found"]
+
+
+def test_control_character_in_notes_is_located(project: Project) -> None:
+    edit(project.root / SAMPLE_EPISODE, "This trailer is made", "This trailer\x0c is made")
+    assert problems_of(project) == [W + ":23: notes: contain control character U+000C"]

@@ -1,0 +1,230 @@
+"""⑥ The feed: RSS 2.0 + iTunes + Podcasting 2.0 bytes from the models, and feed diffs.
+
+Pure: no filesystem, no network, no clock. The same show and items give byte-identical
+output, so a publish that changes nothing uploads nothing. feedgen builds the RSS core;
+:mod:`dfl_audio.feed_ext` adds the ``itunes:``/``podcast:`` elements. lxml reads feeds back
+(only feeds we wrote) to tell which episodes a new feed adds, changes or removes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from dfl_audio.errors import FeedError
+from dfl_audio.feed_ext import (
+    EXTENSION_NAME,
+    PodcastEntryExtension,
+    PodcastExtension,
+    channel_tags,
+    item_tags,
+)
+from dfl_audio.models import Chapter, FeedItem, Show
+
+log = logging.getLogger(__name__)
+
+GENERATOR = "dfl-audio"  # no version: a release alone must not change the feed's bytes
+CHAPTERS_VERSION = "1.2.0"
+# CDATA cannot hold "]]>", and parsers turn a CR inside it into LF; escaped text keeps both.
+_CDATA_UNSAFE = ("]]>", "\r")
+# Reading back our own feed: no DTDs, no entities, no network.
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+)
+
+
+def render_feed(
+    show: Show,
+    items: Sequence[FeedItem],
+    *,
+    image_url: str,
+    last_build: datetime | None = None,
+) -> bytes:
+    """The feed as UTF-8 bytes, newest item first.
+
+    ``lastBuildDate`` is ``last_build`` or else the newest item's date (never the clock), and
+    is left out of a feed with neither. Raises :class:`FeedError` on duplicate GUIDs or on a
+    value feedgen or lxml refuses.
+    """
+    ordered = newest_first(items)
+    _check_unique_guids(ordered)
+    built = last_build or (ordered[0].episode.meta.date if ordered else None)
+    try:
+        generator = _channel(show, image_url, built)
+        for item in ordered:
+            _add_item(generator, show, item)
+        xml: bytes = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    except ValueError as error:  # feedgen's and lxml's refusals are ValueErrors
+        raise FeedError(f"cannot render the feed: {error}", original=error) from error
+    log.debug("rendered %s with %d items (%d bytes)", show.feed_name, len(ordered), len(xml))
+    return xml
+
+
+def newest_first(items: Sequence[FeedItem]) -> list[FeedItem]:
+    """Items by date, newest first; equal dates by GUID so the order never depends on input."""
+    return sorted(
+        items, key=lambda item: (-item.episode.meta.date.timestamp(), item.episode.meta.guid)
+    )
+
+
+def _check_unique_guids(items: Sequence[FeedItem]) -> None:
+    """Two items with one GUID would merge or flicker in every client."""
+    seen: set[str] = set()
+    for item in items:
+        guid = item.episode.meta.guid
+        if guid in seen:
+            raise FeedError(f"two episodes share the GUID {guid!r}", path=item.episode.path)
+        seen.add(guid)
+
+
+def _channel(show: Show, image_url: str, last_build: datetime | None) -> Any:
+    """The feedgen generator with the channel set and our extension registered."""
+    generator = FeedGenerator()
+    generator.register_extension(
+        EXTENSION_NAME, PodcastExtension, PodcastEntryExtension, atom=False
+    )
+    generator.title(show.title)
+    generator.link(href=show.feed_url, rel="self", type="application/rss+xml")
+    generator.link(href=show.link, rel="alternate")  # RSS <link> is the last link set
+    generator.description(show.description)
+    generator.language(show.language)
+    if show.copyright is not None:
+        generator.copyright(show.copyright)
+    generator.generator(GENERATOR)
+    extension = getattr(generator, EXTENSION_NAME)
+    if last_build is None:
+        extension.drop(["lastBuildDate"])
+    else:
+        generator.lastBuildDate(last_build)
+    extension.tags(channel_tags(show, image_url))
+    return generator
+
+
+def _add_item(generator: Any, show: Show, item: FeedItem) -> None:
+    """One ``<item>``: RSS core through feedgen, the rest through the extension."""
+    meta = item.episode.meta
+    entry = generator.add_entry(order="append")
+    entry.title(meta.title)
+    entry.link(href=show.link)
+    notes_text = item.episode.notes_text.strip()
+    notes_html = item.episode.notes_html.strip()
+    entry.description(notes_text or meta.title)
+    if notes_html:
+        cdata_safe = not any(unsafe in notes_html for unsafe in _CDATA_UNSAFE)
+        entry.content(notes_html, type="CDATA" if cdata_safe else None)
+    entry.guid(meta.guid, permalink=False)
+    entry.pubDate(meta.date)
+    entry.enclosure(item.audio_url, str(item.audio_bytes), item.audio_type)
+    getattr(entry, EXTENSION_NAME).tags(item_tags(show, item))
+
+
+def chapters_json(chapters: Sequence[Chapter]) -> bytes:
+    """Podcasting 2.0 JSON chapters (``application/json+chapters``), ascending start times.
+
+    >>> print(chapters_json([Chapter(start=0, title="Intro")]).decode(), end="")
+    {
+      "version": "1.2.0",
+      "chapters": [
+        {
+          "startTime": 0,
+          "title": "Intro"
+        }
+      ]
+    }
+    """
+    ordered = sorted(chapters, key=lambda chapter: chapter.start)
+    document = {"version": CHAPTERS_VERSION, "chapters": [_chapter(c) for c in ordered]}
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _chapter(chapter: Chapter) -> dict[str, object]:
+    start = int(chapter.start) if chapter.start.is_integer() else chapter.start
+    entry: dict[str, object] = {"startTime": start, "title": chapter.title}
+    if chapter.url is not None:
+        entry["url"] = chapter.url
+    return entry
+
+
+@dataclass(frozen=True)
+class FeedEntrySummary:
+    """What a diff needs to know of one item; ``digest`` covers the item's whole XML."""
+
+    guid: str
+    title: str
+    enclosure_url: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class FeedDiff:
+    """Items of the new feed not in the old one, in both but different, and gone."""
+
+    added: list[FeedEntrySummary]
+    changed: list[FeedEntrySummary]
+    removed: list[FeedEntrySummary]
+
+
+def summarize_feed(xml: bytes) -> dict[str, FeedEntrySummary]:
+    """GUID → summary for every item of a feed we wrote, in document order."""
+    try:
+        root = etree.fromstring(xml, _PARSER)
+    except etree.XMLSyntaxError as error:
+        raise FeedError(f"cannot parse the feed: {error}", original=error) from error
+    if root.getroottree().docinfo.doctype:
+        raise FeedError("the feed has a DOCTYPE; feeds dfl-audio writes never do")
+    channel = root.find("channel")
+    if root.tag != "rss" or channel is None:
+        raise FeedError(f"not an RSS feed: the root element is <{etree.QName(root).localname}>")
+    summaries: dict[str, FeedEntrySummary] = {}
+    for element in channel.iterfind("item"):
+        summary = _summarize_item(element)
+        if summary.guid in summaries:
+            raise FeedError(f"the feed has two items with the GUID {summary.guid!r}")
+        summaries[summary.guid] = summary
+    return summaries
+
+
+def _summarize_item(item: etree._Element) -> FeedEntrySummary:
+    guid = (item.findtext("guid") or "").strip()
+    if not guid:
+        raise FeedError(f"an item has no GUID (title {item.findtext('title')!r})")
+    enclosure = item.find("enclosure")
+    return FeedEntrySummary(
+        guid=guid,
+        title=item.findtext("title") or "",
+        enclosure_url=enclosure.get("url", "") if enclosure is not None else "",
+        digest=item_digest(item),
+    )
+
+
+def item_digest(item: etree._Element) -> str:
+    """SHA-256 of the item's canonical XML (C14N 2.0, blank text stripped).
+
+    Canonical form makes CDATA and escaped text, attribute order and indentation equal, so
+    only a real change in the item changes the digest.
+    """
+    canonical: str = etree.canonicalize(etree.tostring(item, encoding="unicode"), strip_text=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def diff_feeds(old: bytes | None, new: bytes) -> FeedDiff:
+    """What ``new`` adds, changes and removes relative to ``old`` (``None``: no old feed)."""
+    before = summarize_feed(old) if old is not None else {}
+    after = summarize_feed(new)
+    return FeedDiff(
+        added=[entry for guid, entry in after.items() if guid not in before],
+        changed=[
+            entry
+            for guid, entry in after.items()
+            if guid in before and before[guid].digest != entry.digest
+        ],
+        removed=[entry for guid, entry in before.items() if guid not in after],
+    )
