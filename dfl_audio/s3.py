@@ -1,0 +1,546 @@
+"""⑤ S3-compatible storage: the only module that imports boto3 or botocore.
+
+The client is injected (tests pass a moto or Ceph RGW client); :func:`open_s3` builds the
+production one with botocore's ``standard`` retry mode, which already retries throttling, 5xx
+and dropped connections with backoff. Every boto3/botocore error leaves this module as a
+:class:`StorageError` that names the bucket and key and says what to fix, never a credential.
+
+Observed server behaviour (boto3 1.44, see docs and tests/integration):
+
+* Ceph RGW 16.2 and moto honour ``If-None-Match: *`` and ``If-Match`` on PutObject (412).
+  RGW compares ``If-Match`` literally with the *unquoted* ETag, so a quoted ETag never
+  matches there; AWS and moto accept both forms. We send it unquoted and, on a 412 while the
+  object still carries the expected ETag, retry once quoted (for servers that want RFC quotes).
+* Servers that ignore conditional headers (s3rver) cannot be caught on a create race; a HEAD
+  before every If-Match write still turns an ordinary stale read into a ConflictError, and
+  :meth:`S3Storage.probe_conditional_writes` tells ``doctor`` whether the server enforces them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
+
+from dfl_audio.errors import ConfigError, ConflictError, StorageError
+from dfl_audio.mediatypes import cache_control_for, content_type_for
+from dfl_audio.models import StorageSettings
+from dfl_audio.storage import Progress, StoredObject, check_key, conflict, same_content
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+log = logging.getLogger(__name__)
+
+MiB = 1 << 20
+SHA256_META = "sha256"  # stored as x-amz-meta-sha256
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_PRECONDITION_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
+_MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
+
+
+def make_transfer_config(
+    threshold: int = 16 * MiB, chunksize: int = 8 * MiB, concurrency: int = 4
+) -> TransferConfig:
+    """Multipart above ``threshold``, ``concurrency`` parts in flight (classic s3transfer)."""
+    return TransferConfig(
+        multipart_threshold=threshold,
+        multipart_chunksize=chunksize,
+        max_concurrency=concurrency,
+        use_threads=True,
+        preferred_transfer_client="classic",
+    )
+
+
+def make_client(
+    settings: StorageSettings,
+    *,
+    max_attempts: int = 5,
+    connect_timeout: float = 10,
+    read_timeout: float = 60,
+) -> S3Client:
+    """A client from boto3's default credential chain; the endpoint falls back to the
+    ``AWS_ENDPOINT_URL``/``AWS_ENDPOINT_URL_S3`` variables, which botocore reads itself."""
+    config = Config(
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        s3={"addressing_style": settings.addressing_style},
+    )
+    session = boto3.session.Session()
+    return session.client(
+        "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config
+    )
+
+
+def parse_s3_url(location: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix/`` → ``("bucket", "some/prefix")``.
+
+    >>> parse_s3_url("s3://dfl-audio/podcast/")
+    ('dfl-audio', 'podcast')
+    >>> parse_s3_url("s3://dfl-audio")
+    ('dfl-audio', '')
+    """
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    if not _BUCKET_RE.fullmatch(bucket):
+        raise ConfigError(
+            f"invalid S3 location {location!r}: expected s3://bucket/prefix with a bucket name "
+            "of 3-63 lowercase letters, digits, dots and hyphens"
+        )
+    return bucket, prefix.strip("/")
+
+
+def open_s3(location: str, settings: StorageSettings) -> S3Storage:
+    bucket, prefix = parse_s3_url(location)
+    return S3Storage(make_client(settings), bucket, prefix)
+
+
+class S3Storage:
+    """Objects in ``bucket`` under ``prefix``; SHA-256 in metadata, verified after each put."""
+
+    def __init__(
+        self,
+        client: S3Client,
+        bucket: str,
+        prefix: str = "",
+        *,
+        transfer_config: TransferConfig | None = None,
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.transfer_config = transfer_config or make_transfer_config()
+        self.description = f"s3://{bucket}/{self.prefix}"
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.client.meta.endpoint_url
+
+    def full_key(self, key: str) -> str:
+        """The object key in the bucket: the storage prefix joined to ``key``."""
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def head(self, key: str) -> StoredObject | None:
+        where = self._where(key)
+        with self._errors(f"Failed to read {where}", key):
+            return self._head_object(key, self.full_key(key))
+
+    def put_file(
+        self, key: str, path: Path, *, sha256: str, progress: Progress | None = None
+    ) -> tuple[StoredObject, bool]:
+        full = self.full_key(key)
+        action = f"Failed to upload {path} to {self.bucket}/{full}"
+        with self._errors(action, key):
+            size = path.stat().st_size
+            existing = self._head_object(key, full)
+            if same_content(existing, size, sha256):
+                assert existing is not None
+                return existing, False
+            self._upload_file(full, path, sha256, progress)
+            meta = self._head(full)
+            return self._verify(action, key, meta, size, sha256, lambda: _md5_file(path)), True
+
+    def put_bytes(self, key: str, data: bytes) -> tuple[StoredObject, bool]:
+        full = self.full_key(key)
+        action = f"Failed to upload {len(data)} bytes to {self.bucket}/{full}"
+        sha256 = hashlib.sha256(data).hexdigest()
+        with self._errors(action, key):
+            existing = self._head_object(key, full)
+            if same_content(existing, len(data), sha256):
+                assert existing is not None
+                return existing, False
+            self.client.put_object(Bucket=self.bucket, Key=full, Body=data, **_headers(key, sha256))
+            meta = self._head(full)
+            md5 = hashlib.md5(data).hexdigest()
+            return self._verify(action, key, meta, len(data), sha256, lambda: md5), True
+
+    def get(self, key: str) -> tuple[bytes, str] | None:
+        full = self.full_key(key)
+        with self._errors(f"Failed to read {self.bucket}/{full}", key):
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=full)
+            except ClientError as exc:
+                if _code(exc) in _MISSING_CODES:
+                    return None
+                raise
+            return response["Body"].read(), _unquote(response["ETag"])
+
+    def put_conditional(self, key: str, data: bytes, *, expected_etag: str | None) -> str:
+        """Write only over ``expected_etag`` (or only a new object when None); see module doc."""
+        full = self.full_key(key)
+        where = f"{self.bucket}/{full}"
+        sha256 = hashlib.sha256(data).hexdigest()
+        with self._errors(f"Failed to write {where}", key):
+            if expected_etag is not None:
+                self._check_current(where, full, expected_etag)
+            for condition in _conditions(expected_etag):
+                try:
+                    response = self.client.put_object(
+                        Bucket=self.bucket,
+                        Key=full,
+                        Body=data,
+                        **condition,
+                        **_headers(key, sha256),
+                    )
+                    return _unquote(response["ETag"])
+                except ClientError as exc:
+                    if _code(exc) not in _PRECONDITION_CODES | _MISSING_CODES:
+                        raise
+                    current = self._current_etag(full)
+                    if current != expected_etag:
+                        raise conflict(where, expected_etag, current) from exc
+                    log.debug("%s: 412 although the ETag matches; retrying quoted", where)
+            raise StorageError(
+                f"Failed to write {where}: the server refused the conditional write although "
+                f"the object is as expected (ETag {expected_etag}); it does not support "
+                "conditional writes (If-Match / If-None-Match)"
+            )
+
+    def delete(self, key: str) -> None:
+        full = self.full_key(key)
+        with self._errors(f"Failed to delete {self.bucket}/{full}", key):
+            self.client.delete_object(Bucket=self.bucket, Key=full)
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        base = f"{self.prefix}/" if self.prefix else ""
+        with self._errors(f"Failed to list {self.bucket}/{base}{prefix}", None):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=base + prefix
+            )
+            keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        return sorted(key.removeprefix(base) for key in keys)
+
+    def probe_conditional_writes(self) -> bool:
+        """Whether the server refuses a second ``If-None-Match: *`` create (for ``doctor``)."""
+        key = f"dfl-probe-{uuid.uuid4().hex}.txt"
+        self.put_conditional(key, b"probe", expected_etag=None)
+        try:
+            self.put_conditional(key, b"probe again", expected_etag=None)
+        except ConflictError:
+            return True
+        finally:
+            self.delete(key)
+        return False
+
+    def pending_uploads(self, key: str) -> list[str]:
+        """Upload ids of unfinished multipart uploads of ``key`` (left by a crash)."""
+        full = self.full_key(key)
+        with self._errors(f"Failed to list multipart uploads of {self.bucket}/{full}", key):
+            response = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=full)
+        return [
+            upload["UploadId"] for upload in response.get("Uploads", []) if upload["Key"] == full
+        ]
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _where(self, key: str) -> str:
+        return f"{self.bucket}/{self.full_key(key)}"
+
+    def _head(self, full: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.client.head_object(Bucket=self.bucket, Key=full))
+        except ClientError as exc:
+            if _code(exc) in _MISSING_CODES:
+                return None
+            if _code(exc).isdigit():  # a HEAD error has no body, so no reason: ask again
+                self._diagnose(full)
+            raise
+
+    def _diagnose(self, full: str) -> None:
+        """A one-byte GET fails like the HEAD did, but its error body says why (a wrong
+        secret, the clock, the region...); its ClientError replaces the bare status code."""
+        try:
+            self.client.get_object(Bucket=self.bucket, Key=full, Range="bytes=0-0")
+        except ClientError as exc:
+            if _code(exc) not in _MISSING_CODES:
+                raise
+
+    def _head_object(self, key: str, full: str) -> StoredObject | None:
+        meta = self._head(full)
+        return _stored(key, meta) if meta is not None else None
+
+    def _current_etag(self, full: str) -> str | None:
+        meta = self._head(full)
+        return _unquote(meta["ETag"]) if meta else None
+
+    def _check_current(self, where: str, full: str, expected_etag: str) -> None:
+        """Catch a stale read before writing, even on servers that ignore If-Match."""
+        current = self._current_etag(full)
+        if current != expected_etag:
+            raise conflict(where, expected_etag, current)
+
+    def _upload_file(self, full: str, path: Path, sha256: str, progress: Progress | None) -> None:
+        """Upload, multipart above the threshold, and leave no unfinished multipart upload of
+        this key behind: neither ours on failure nor older ones a crashed run left."""
+        upload = functools.partial(
+            self.client.upload_file,
+            str(path),
+            self.bucket,
+            full,
+            ExtraArgs=_headers(full, sha256),  # the same suffix as the key
+            Config=self.transfer_config,
+            Callback=_serialized(progress),
+        )
+        if path.stat().st_size < self.transfer_config.multipart_threshold:
+            upload()
+            return
+        # Listing is slow on some servers (~45 ms on RGW), so it overlaps the upload. It may
+        # catch our own upload; aborting that after completion is a harmless NoSuchUpload.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            earlier = pool.submit(self._pending_ids, full)
+            try:
+                upload()
+            except BaseException:
+                self._abort(full, self._pending_ids(full))  # if s3transfer's abort failed too
+                raise
+            self._abort(full, earlier.result())
+
+    def _pending_ids(self, full: str) -> list[str]:
+        """Best effort: the server may be down (the next run cleans up) or deny the listing."""
+        try:
+            response = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=full)
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("cannot list multipart uploads of %s/%s: %s", self.bucket, full, exc)
+            return []
+        return [up["UploadId"] for up in response.get("Uploads", []) if up["Key"] == full]
+
+    def _abort(self, full: str, upload_ids: list[str]) -> None:
+        for upload_id in upload_ids:
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
+                log.info("aborted an unfinished multipart upload of %s/%s", self.bucket, full)
+            except ClientError as exc:
+                if _code(exc) != "NoSuchUpload":  # ours, completed meanwhile
+                    log.warning("cannot abort upload %s of %s: %s", upload_id, full, exc)
+            except BotoCoreError as exc:
+                log.warning("cannot abort upload %s of %s: %s", upload_id, full, exc)
+
+    def _verify(
+        self,
+        action: str,
+        key: str,
+        meta: dict[str, Any] | None,
+        size: int,
+        sha256: str,
+        md5: Any,
+    ) -> StoredObject:
+        """Read the object's HEAD back: size, SHA-256 metadata and, for plain single-part
+        objects (whose ETag is the MD5 of the content), the MD5."""
+        if meta is None:
+            raise StorageError(f"{action}: the object is missing right after the upload")
+        stored = _stored(key, meta)
+        problems = []
+        if stored.size != size:
+            problems.append(f"size {stored.size}, expected {size}")
+        if stored.sha256 != sha256:
+            problems.append(f"sha256 metadata {stored.sha256}, expected {sha256}")
+        if _etag_is_md5(meta) and stored.etag != (expected_md5 := md5()):
+            problems.append(f"ETag {stored.etag}, expected MD5 {expected_md5}")
+        if problems:
+            raise StorageError(f"{action}: verification failed: {'; '.join(problems)}")
+        return stored
+
+    @contextlib.contextmanager
+    def _errors(self, action: str, key: str | None) -> Iterator[None]:
+        """Turn boto3/botocore (and file) errors into StorageError naming what to fix."""
+        try:
+            yield
+        except StorageError:
+            raise
+        except (ClientError, BotoCoreError, S3UploadFailedError, OSError) as exc:
+            resource = self.bucket + (f"/{self.full_key(key)}" if key is not None else "")
+            reason = _redact(explain(exc, self.bucket, resource, self.endpoint_url), self.client)
+            raise StorageError(f"{action}: {reason}", original=exc) from exc
+
+
+def _stored(key: str, meta: dict[str, Any]) -> StoredObject:
+    return StoredObject(
+        key=key,
+        size=int(meta["ContentLength"]),
+        sha256=meta.get("Metadata", {}).get(SHA256_META),
+        etag=_unquote(meta["ETag"]) if meta.get("ETag") else None,
+    )
+
+
+def _headers(key: str, sha256: str) -> dict[str, Any]:
+    return {
+        "ContentType": content_type_for(key),
+        "CacheControl": cache_control_for(key),
+        "Metadata": {SHA256_META: sha256},
+    }
+
+
+def _conditions(expected_etag: str | None) -> list[dict[str, Any]]:
+    """The conditional headers to try in turn: RGW wants the bare ETag, RFC 9110 quotes it."""
+    if expected_etag is None:
+        return [{"IfNoneMatch": "*"}]
+    return [{"IfMatch": expected_etag}, {"IfMatch": f'"{expected_etag}"'}]
+
+
+def _etag_is_md5(meta: dict[str, Any]) -> bool:
+    """Multipart ETags end in ``-N``; SSE-KMS and SSE-C ETags are not the MD5 either."""
+    etag = str(meta.get("ETag", ""))
+    encrypted = str(meta.get("ServerSideEncryption", "")).startswith("aws:kms")
+    return bool(etag) and "-" not in etag and not encrypted and "SSECustomerAlgorithm" not in meta
+
+
+def _md5_file(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as handle:
+        while chunk := handle.read(MiB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _unquote(etag: str) -> str:
+    return etag.strip('"')
+
+
+def _serialized(progress: Progress | None) -> Progress | None:
+    """s3transfer calls back from its worker threads; callers get one call at a time."""
+    if progress is None:
+        return None
+    lock = threading.Lock()
+
+    def call(amount: int) -> None:
+        with lock:
+            progress(amount)
+
+    return call
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+# -- error messages ---------------------------------------------------------------------------
+
+_PERMISSIONS = {
+    "PutObject": "s3:PutObject",
+    "CreateMultipartUpload": "s3:PutObject",
+    "UploadPart": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject",
+    "HeadObject": "s3:GetObject (and s3:ListBucket on the bucket, to tell missing from denied)",
+    "GetObject": "s3:GetObject",
+    "DeleteObject": "s3:DeleteObject",
+    "ListObjectsV2": "s3:ListBucket",
+    "ListMultipartUploads": "s3:ListBucketMultipartUploads",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
+}
+_BUCKET_LEVEL = {"ListObjectsV2", "ListMultipartUploads"}
+_REGION_CODES = {
+    "PermanentRedirect",
+    "301",
+    "AuthorizationHeaderMalformed",
+    "IllegalLocationConstraintException",
+}
+_CODE_REASONS = {
+    "NoSuchBucket": "the bucket {bucket} does not exist (check the bucket name and endpoint)",
+    "SignatureDoesNotMatch": (
+        "the server rejected the request signature: the secret access key is wrong "
+        "for this access key id (SignatureDoesNotMatch)"
+    ),
+    "InvalidAccessKeyId": "the server does not know this access key id (InvalidAccessKeyId)",
+    "RequestTimeTooSkewed": (
+        "this computer's clock is more than 15 minutes off the server's; "
+        "synchronise it (NTP) and retry (RequestTimeTooSkewed)"
+    ),
+    "ExpiredToken": "the session credentials have expired; renew them (ExpiredToken)",
+    "InvalidToken": "the session token is invalid; renew the credentials (InvalidToken)",
+}
+
+
+def explain(exc: BaseException, bucket: str, resource: str, endpoint: str) -> str:
+    """One sentence for the user: what the server said and what to change."""
+    cause = _root_cause(exc)
+    if isinstance(cause, ClientError):
+        return _explain_client_error(cause, bucket, resource)
+    if isinstance(cause, EndpointConnectionError):
+        return (
+            f"cannot connect to {endpoint}: check storage.endpoint_url / AWS_ENDPOINT_URL "
+            "and that the server is running"
+        )
+    if isinstance(cause, ConnectTimeoutError | ReadTimeoutError):
+        return f"timed out talking to {endpoint} ({type(cause).__name__})"
+    if isinstance(cause, ConnectionClosedError):
+        return f"{endpoint} closed the connection during the transfer"
+    if isinstance(cause, NoCredentialsError | PartialCredentialsError):
+        return (
+            "no usable S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "or AWS_PROFILE, or another source of boto3's default credential chain"
+        )
+    if isinstance(cause, OSError):
+        return f"cannot read the file: {cause}"
+    return str(cause)
+
+
+def _explain_client_error(exc: ClientError, bucket: str, resource: str) -> str:
+    error = exc.response.get("Error", {})
+    meta = exc.response.get("ResponseMetadata", {})
+    code, status = _code(exc), meta.get("HTTPStatusCode")
+    retries = meta.get("RetryAttempts", 0)
+    tail = f" (HTTP {status} {code}{f', after {retries} retries' if retries else ''})"
+    if code in _CODE_REASONS:
+        return _CODE_REASONS[code].format(bucket=bucket)
+    if code in _REGION_CODES:
+        region = error.get("Region") or meta.get("HTTPHeaders", {}).get("x-amz-bucket-region")
+        hint = f"set storage.region to {region}" if region else "set storage.region to it"
+        return f"the bucket {bucket} is in another region; {hint}" + tail
+    if code in {"AccessDenied", "403", "AllAccessDisabled"}:
+        operation = exc.operation_name
+        target = bucket if operation in _BUCKET_LEVEL else resource
+        needed = _PERMISSIONS.get(operation, f"permission for {operation}")
+        return f"access denied: the credentials need {needed} on {target}" + tail
+    message = error.get("Message") or "no message"
+    return f"{message}" + tail
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """boto3's S3UploadFailedError hides the ClientError in its context; dig it out."""
+    seen = exc
+    while isinstance(seen, S3UploadFailedError) and (seen.__cause__ or seen.__context__):
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    return seen
+
+
+def _redact(text: str, client: S3Client) -> str:
+    """Belt and braces: no credential ever reaches a message, whatever the server echoed."""
+    for secret in _credential_strings(client):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _credential_strings(client: S3Client) -> list[str]:
+    signer = getattr(client, "_request_signer", None)
+    credentials = getattr(signer, "_credentials", None)
+    if credentials is None:
+        return []
+    try:
+        frozen = credentials.get_frozen_credentials()
+    except Exception:  # a refresh failing here must not hide the error being reported
+        return []
+    return [value for value in (frozen.access_key, frozen.secret_key, frozen.token) if value]

@@ -1,0 +1,334 @@
+"""⑤ Where published files go: one ``Storage`` protocol, a local folder or an S3 bucket.
+
+Keys are content-addressed (``audio/<slug>-<hash>.mp3``), so a put is skipped when an object
+with the same key and SHA-256 already exists: re-running ``publish`` uploads nothing new. The
+one mutable object, the feed, is written with :meth:`Storage.put_conditional` so two publishes
+racing each other cannot silently overwrite one another.
+
+:class:`LocalStorage` is the embedded default (``dfl-audio serve`` serves its folder);
+:class:`dfl_audio.s3.S3Storage` is the only place boto3 is reached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+from dfl_audio.errors import ConfigError, ConflictError, StorageError
+from dfl_audio.fsutil import atomic_write_bytes, sha256_bytes
+from dfl_audio.models import StorageSettings
+
+try:  # POSIX only; elsewhere conditional writes are atomic per file but not locked.
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+INDEX_DIR = ".dfl-index"  # LocalStorage's sidecar folder; hidden so `serve` never shows it
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What a storage holds under a key; ``sha256`` is None when it was not stored by us."""
+
+    key: str
+    size: int
+    sha256: str | None
+    etag: str | None
+
+
+class Storage(Protocol):
+    """The operations publish needs; every failure is a :class:`StorageError`.
+
+    Keys are ``/``-separated and relative to the storage root (see :func:`check_key`).
+    """
+
+    description: str  # "s3://bucket/prefix" or "local folder <path>/", for messages
+
+    def head(self, key: str) -> StoredObject | None:
+        """What is stored under ``key``, or None."""
+        ...
+
+    def put_file(
+        self, key: str, path: Path, *, sha256: str, progress: Progress | None = None
+    ) -> tuple[StoredObject, bool]:
+        """Store a file unless ``key`` already holds these bytes (then ``(obj, False)``, no
+        write). Verifies the stored object before returning ``(obj, True)``. ``progress`` gets
+        byte increments (negative when a retried part rewinds), from one thread at a time."""
+        ...
+
+    def put_bytes(self, key: str, data: bytes) -> tuple[StoredObject, bool]:
+        """Like :meth:`put_file`, for small objects (chapters, transcripts, artwork)."""
+        ...
+
+    def get(self, key: str) -> tuple[bytes, str] | None:
+        """The bytes and their ETag (the token :meth:`put_conditional` expects), or None."""
+        ...
+
+    def put_conditional(self, key: str, data: bytes, *, expected_etag: str | None) -> str:
+        """Write only if ``key`` still has ``expected_etag`` (None: only if it does not exist);
+        returns the new ETag, raises :class:`ConflictError` when someone else wrote first."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; removing a missing key is not an error."""
+        ...
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Every key under ``prefix``, sorted."""
+        ...
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could escape the folder or hide among sidecars; returns the key.
+
+    >>> check_key("audio/ep-1a2b.mp3")
+    'audio/ep-1a2b.mp3'
+    >>> check_key("../etc/passwd")
+    Traceback (most recent call last):
+    ...
+    dfl_audio.errors.StorageError: invalid storage key '../etc/passwd': ...
+    """
+    parts = key.split("/")
+    if not key or "\\" in key or any(not part or part.startswith(".") for part in parts):
+        raise StorageError(
+            f"invalid storage key {key!r}: use '/'-separated names that are not empty "
+            "and do not start with '.'"
+        )
+    return key
+
+
+def same_content(existing: StoredObject | None, size: int, sha256: str) -> bool:
+    """The skip rule: an object with this key, this size and this SHA-256 is already stored."""
+    return existing is not None and existing.sha256 == sha256 and existing.size == size
+
+
+def conflict(where: str, expected: str | None, current: str | None) -> ConflictError:
+    """The message for a lost race on the feed: what was expected and what is there."""
+    if expected is None:
+        detail = f"it was created by someone else meanwhile (ETag {current})"
+    elif current is None:
+        detail = f"it was deleted meanwhile (expected ETag {expected})"
+    else:
+        detail = f"it changed meanwhile (expected ETag {expected}, found {current})"
+    return ConflictError(
+        f"Failed to write {where}: {detail}; another publish may be running, re-run to build on it"
+    )
+
+
+def open_storage(location: str, *, root: Path, settings: StorageSettings) -> Storage:
+    """``s3://bucket/prefix`` → S3; anything else is a folder (relative to ``root``)."""
+    if location.startswith("s3://"):
+        from dfl_audio.s3 import open_s3  # boto3 is imported only when S3 is used
+
+        return open_s3(location, settings)
+    if "://" in location:
+        raise ConfigError(f"unsupported storage location {location!r}: use s3://bucket/prefix")
+    path = Path(location).expanduser()
+    return LocalStorage(path if path.is_absolute() else root / path)
+
+
+class LocalStorage:
+    """Files under a folder at their keys; SHA-256s in hidden sidecars under ``.dfl-index/``.
+
+    A sidecar records the file's size, mtime and inode next to its SHA-256, so a file replaced
+    behind our back (or a crash between the two writes) makes the hash unknown, never wrong.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.description = f"local folder {root}/"
+
+    def path_for(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def head(self, key: str) -> StoredObject | None:
+        path = self.path_for(key)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"Failed to read {path}: {exc}", original=exc) from exc
+        sha256 = self._read_sidecar(key, stat)
+        return StoredObject(key=key, size=stat.st_size, sha256=sha256, etag=sha256)
+
+    def put_file(
+        self, key: str, path: Path, *, sha256: str, progress: Progress | None = None
+    ) -> tuple[StoredObject, bool]:
+        target = self.path_for(key)
+        with _wrap_os_errors(f"Failed to store {path} as {target}"):
+            existing = self.head(key)
+            if same_content(existing, path.stat().st_size, sha256):
+                assert existing is not None
+                return existing, False
+            _copy_atomic(path, target, progress, before_replace=self._accept(key, path, sha256))
+            return self._finish(key, sha256, path.stat().st_size), True
+
+    def put_bytes(self, key: str, data: bytes) -> tuple[StoredObject, bool]:
+        target = self.path_for(key)
+        sha256 = sha256_bytes(data)
+        with _wrap_os_errors(f"Failed to write {target}"):
+            existing = self.head(key)
+            if same_content(existing, len(data), sha256):
+                assert existing is not None
+                return existing, False
+            self._drop_sidecar(key)
+            atomic_write_bytes(target, data)
+            return self._finish(key, sha256, len(data)), True
+
+    def get(self, key: str) -> tuple[bytes, str] | None:
+        path = self.path_for(key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"Failed to read {path}: {exc}", original=exc) from exc
+        return data, sha256_bytes(data)
+
+    def put_conditional(self, key: str, data: bytes, *, expected_etag: str | None) -> str:
+        """Compare-and-swap on the content hash, under a lock shared by local processes."""
+        target = self.path_for(key)
+        with _wrap_os_errors(f"Failed to write {target}"), self._lock():
+            current = self.get(key)
+            current_etag = current[1] if current else None
+            if current_etag != expected_etag:
+                raise conflict(str(target), expected_etag, current_etag)
+            self._drop_sidecar(key)
+            atomic_write_bytes(target, data)
+            return self._finish(key, sha256_bytes(data), len(data)).etag or ""
+
+    def delete(self, key: str) -> None:
+        path = self.path_for(key)
+        with _wrap_os_errors(f"Failed to delete {path}"):
+            self._drop_sidecar(key)
+            path.unlink(missing_ok=True)
+            _prune_empty_dirs(path.parent, self.root)
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Every stored key under ``prefix``, sorted; hidden files and folders are skipped."""
+        keys = []
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = [name for name in dirs if not name.startswith(".")]
+            base = Path(folder).relative_to(self.root)
+            for name in files:
+                key = (base / name).as_posix()
+                if not name.startswith(".") and key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)
+
+    # -- sidecars ---------------------------------------------------------------------------
+
+    def _sidecar(self, key: str) -> Path:
+        return self.root / INDEX_DIR / f"{key}.json"
+
+    def _read_sidecar(self, key: str, stat: os.stat_result) -> str | None:
+        try:
+            record = json.loads(self._sidecar(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if record.get("stamp") != _stamp(stat):
+            log.debug("sidecar of %s is stale; its SHA-256 is unknown", key)
+            return None
+        sha256 = record.get("sha256")
+        return sha256 if isinstance(sha256, str) else None
+
+    def _drop_sidecar(self, key: str) -> None:
+        """Forget a key's hash before its file is replaced, so a crash leaves it unknown."""
+        self._sidecar(key).unlink(missing_ok=True)
+
+    def _accept(self, key: str, source: Path, sha256: str) -> Callable[[str], None]:
+        """The last step before a copy replaces the key: the bytes must hash as promised."""
+
+        def accept(copied: str) -> None:
+            if copied != sha256:
+                raise StorageError(
+                    f"Failed to store {source} as {self.path_for(key)}: its SHA-256 is "
+                    f"{copied}, expected {sha256} (did the file change while publishing?)"
+                )
+            self._drop_sidecar(key)
+
+        return accept
+
+    def _finish(self, key: str, sha256: str, size: int) -> StoredObject:
+        """Record the hash of what was just written, then verify it by reading it back."""
+        stat = self.path_for(key).stat()
+        record = {"sha256": sha256, "stamp": _stamp(stat)}
+        atomic_write_bytes(self._sidecar(key), json.dumps(record).encode())
+        stored = self.head(key)
+        if stored is None or stored.size != size or stored.sha256 != sha256:
+            raise StorageError(f"Failed to verify {self.path_for(key)}: read back {stored}")
+        return stored
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        lock_path = self.root / INDEX_DIR / ".lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("a") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            yield  # the lock is released when the file is closed
+
+
+def _stamp(stat: os.stat_result) -> list[int]:
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+
+
+@contextlib.contextmanager
+def _wrap_os_errors(action: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise StorageError(f"{action}: {exc}", original=exc) from exc
+
+
+def _copy_atomic(
+    source: Path, target: Path, progress: Progress | None, *, before_replace: Callable[[str], None]
+) -> None:
+    """Copy via a temp file in the target's folder, fsync, let ``before_replace`` check the
+    copy's SHA-256 (it may raise), then rename over the target."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with source.open("rb") as src, os.fdopen(fd, "wb") as dst:
+            digest = hashlib.sha256()
+            _pump(src, dst, digest.update, progress)
+            dst.flush()
+            os.fsync(dst.fileno())
+        before_replace(digest.hexdigest())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _pump(
+    src: IO[bytes], dst: IO[bytes], update: Callable[[bytes], object], progress: Progress | None
+) -> None:
+    while chunk := src.read(_CHUNK):
+        dst.write(chunk)
+        update(chunk)
+        if progress is not None:
+            progress(len(chunk))
+
+
+def _prune_empty_dirs(folder: Path, root: Path) -> None:
+    """Remove folders a delete left empty, up to (not including) the storage root."""
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent

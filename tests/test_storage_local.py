@@ -1,0 +1,153 @@
+"""LocalStorage: the embedded default that `dfl-audio serve` serves, on a real tmp folder."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from dfl_audio.errors import ConfigError, ConflictError, StorageError
+from dfl_audio.fsutil import sha256_bytes, sha256_file
+from dfl_audio.models import StorageSettings
+from dfl_audio.storage import INDEX_DIR, LocalStorage, open_storage
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path / "storage")
+
+
+@pytest.fixture
+def audio(tmp_path: Path) -> Path:
+    path = tmp_path / "episode.mp3"
+    path.write_bytes(os.urandom(3 * (1 << 20) + 17))  # spans several copy chunks
+    return path
+
+
+def test_put_file_stores_the_bytes_and_verifies_the_hash(storage: LocalStorage, audio: Path):
+    seen: list[int] = []
+    obj, uploaded = storage.put_file(
+        "audio/ep-1.mp3", audio, sha256=sha256_file(audio), progress=seen.append
+    )
+    stored = storage.root / "audio" / "ep-1.mp3"
+    assert uploaded is True
+    assert stored.read_bytes() == audio.read_bytes()
+    assert obj.size == audio.stat().st_size and obj.sha256 == sha256_file(audio)
+    assert obj.etag == obj.sha256
+    assert sum(seen) == audio.stat().st_size and len(seen) > 1
+
+
+def test_re_put_of_the_same_content_does_not_rewrite(storage: LocalStorage, audio: Path):
+    sha = sha256_file(audio)
+    storage.put_file("audio/ep-1.mp3", audio, sha256=sha)
+    before = (storage.root / "audio" / "ep-1.mp3").stat()
+    obj, uploaded = storage.put_file("audio/ep-1.mp3", audio, sha256=sha)
+    after = (storage.root / "audio" / "ep-1.mp3").stat()
+    assert uploaded is False and obj.sha256 == sha
+    assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
+
+
+def test_a_wrong_hash_is_refused_and_leaves_nothing(storage: LocalStorage, audio: Path):
+    with pytest.raises(StorageError, match="did the file change"):
+        storage.put_file("audio/ep-1.mp3", audio, sha256="0" * 64)
+    assert not (storage.root / "audio" / "ep-1.mp3").exists()
+    assert [p.name for p in (storage.root / "audio").iterdir()] == []  # no temp file left
+
+
+def test_a_file_replaced_behind_our_back_has_an_unknown_hash(storage: LocalStorage, audio: Path):
+    sha = sha256_file(audio)
+    storage.put_file("audio/ep-1.mp3", audio, sha256=sha)
+    (storage.root / "audio" / "ep-1.mp3").write_bytes(b"corrupted by hand")
+    assert storage.head("audio/ep-1.mp3").sha256 is None  # type: ignore[union-attr]
+    obj, uploaded = storage.put_file("audio/ep-1.mp3", audio, sha256=sha)
+    assert uploaded is True and obj.sha256 == sha
+    assert (storage.root / "audio" / "ep-1.mp3").read_bytes() == audio.read_bytes()
+
+
+def test_put_bytes_get_and_skip(storage: LocalStorage):
+    obj, uploaded = storage.put_bytes("chapters/ep-1.json", b'{"chapters": []}')
+    assert uploaded is True and obj.size == 16
+    again, uploaded_again = storage.put_bytes("chapters/ep-1.json", b'{"chapters": []}')
+    assert uploaded_again is False and again == obj
+    assert storage.get("chapters/ep-1.json") == (b'{"chapters": []}', obj.sha256)
+    assert storage.get("chapters/missing.json") is None
+    assert storage.head("chapters/missing.json") is None
+
+
+def test_sidecars_are_hidden_and_not_listed(storage: LocalStorage, audio: Path):
+    storage.put_file("audio/ep-1.mp3", audio, sha256=sha256_file(audio))
+    storage.put_bytes("feed.xml", b"<rss/>")
+    assert (storage.root / INDEX_DIR / "audio" / "ep-1.mp3.json").is_file()
+    assert storage.list_keys() == ["audio/ep-1.mp3", "feed.xml"]
+    assert storage.list_keys("audio/") == ["audio/ep-1.mp3"]
+
+
+def test_conditional_create_then_update(storage: LocalStorage):
+    first = storage.put_conditional("feed.xml", b"<rss>1</rss>", expected_etag=None)
+    assert first == sha256_bytes(b"<rss>1</rss>")
+    with pytest.raises(ConflictError, match="created by someone else"):
+        storage.put_conditional("feed.xml", b"<rss>x</rss>", expected_etag=None)
+    second = storage.put_conditional("feed.xml", b"<rss>2</rss>", expected_etag=first)
+    assert storage.get("feed.xml") == (b"<rss>2</rss>", second)
+
+
+def test_conditional_write_with_a_stale_etag_changes_nothing(storage: LocalStorage):
+    first = storage.put_conditional("feed.xml", b"<rss>1</rss>", expected_etag=None)
+    storage.put_conditional("feed.xml", b"<rss>2</rss>", expected_etag=first)
+    with pytest.raises(ConflictError, match="changed meanwhile"):
+        storage.put_conditional("feed.xml", b"<rss>3</rss>", expected_etag=first)
+    assert storage.get("feed.xml")[0] == b"<rss>2</rss>"  # type: ignore[index]
+    with pytest.raises(ConflictError, match="deleted meanwhile"):
+        storage.put_conditional("other.xml", b"<rss/>", expected_etag=first)
+
+
+def test_racing_conditional_writers_exactly_one_wins(storage: LocalStorage):
+    base = storage.put_conditional("feed.xml", b"<rss>0</rss>", expected_etag=None)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def writer(n: int) -> None:
+        barrier.wait()
+        try:
+            storage.put_conditional("feed.xml", f"<rss>{n}</rss>".encode(), expected_etag=base)
+            outcomes.append("won")
+        except ConflictError:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["lost"] * 7 + ["won"]
+
+
+def test_delete_removes_file_sidecar_and_empty_folders(storage: LocalStorage, audio: Path):
+    storage.put_file("audio/ep-1.mp3", audio, sha256=sha256_file(audio))
+    storage.delete("audio/ep-1.mp3")
+    storage.delete("audio/ep-1.mp3")  # deleting what is gone is fine
+    assert storage.list_keys() == []
+    assert not (storage.root / "audio").exists()
+    assert not (storage.root / INDEX_DIR / "audio" / "ep-1.mp3.json").exists()
+
+
+@pytest.mark.parametrize("key", ["../escape.mp3", "/abs.mp3", "a//b.mp3", ".dfl-index/x", "a\\b"])
+def test_keys_that_could_escape_or_hide_are_refused(storage: LocalStorage, key: str):
+    with pytest.raises(StorageError, match="invalid storage key"):
+        storage.put_bytes(key, b"x")
+
+
+def test_open_storage_picks_the_backend(tmp_path: Path):
+    settings = StorageSettings()
+    relative = open_storage("storage", root=tmp_path, settings=settings)
+    absolute = open_storage(str(tmp_path / "elsewhere"), root=Path("/nowhere"), settings=settings)
+    s3 = open_storage("s3://dfl-audio/podcast/", root=tmp_path, settings=settings)
+    assert isinstance(relative, LocalStorage) and relative.root == tmp_path / "storage"
+    assert isinstance(absolute, LocalStorage) and absolute.root == tmp_path / "elsewhere"
+    assert s3.description == "s3://dfl-audio/podcast"
+    with pytest.raises(ConfigError, match="unsupported storage location"):
+        open_storage("ftp://host/x", root=tmp_path, settings=settings)
+    with pytest.raises(ConfigError, match="bucket name"):
+        open_storage("s3://Bad_Bucket/x", root=tmp_path, settings=settings)
