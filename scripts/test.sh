@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set up and run every check: lint, types, the unit and functional suite, and — where the
+# team's ../shared/s3 is present (developer machines and CI) — the suite against Ceph RGW.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+missing=()
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)   # speech for realistic audio fixtures
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+bash scripts/setup.sh test
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+.venv/bin/pytest -q -m "not integration"
+if [ -f ../shared/s3/start-ceph-rgw.sh ]; then
+  PYTHON=.venv/bin/python bash scripts/ci_s3.sh
+else
+  echo "(../shared/s3 not found: skipping the integration suite against Ceph RGW)"
+fi

@@ -1,0 +1,301 @@
+"""The pipeline end to end on local storage: real audio in, a real feed and MP3 out.
+
+Each test publishes the shipped sample episode (a few seconds of espeak-ng speech), then
+checks what a listener's app would get: the feed parsed by gPodder's parser, the MP3
+decoded and re-measured by ffmpeg, the ID3 tags read back by mutagen.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import podcastparser
+import pytest
+from click.testing import CliRunner
+from mutagen.id3 import ID3
+from project_fixtures import SAMPLE_EPISODE, edit, project
+
+from dfl_audio import audio, publish
+from dfl_audio.cli import cli
+from dfl_audio.episodes import Project
+from dfl_audio.errors import AudioError, FeedError
+from dfl_audio.models import AudioSettings
+from dfl_audio.publish import RunOptions, run
+from dfl_audio.state import load_state
+from dfl_audio.storage import LocalStorage, open_storage
+
+__all__ = ["project"]
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+GUID = "190bd4dd-f34d-4f16-a06a-213eaff1a95a"
+FEED = "feeds/interviews.xml"
+
+
+def storage_of(project: Project) -> LocalStorage:
+    store = open_storage("storage", root=project.root, settings=_show(project).storage)
+    assert isinstance(store, LocalStorage)
+    return store
+
+
+def _show(project: Project):  # type: ignore[no-untyped-def]
+    from dfl_audio.episodes import read_show
+
+    show = read_show(project).item
+    assert show is not None
+    return show
+
+
+def publish_now(project: Project, **options: object) -> publish.RunResult:
+    return run(project, storage_of(project), RunOptions(now=NOW, **options))  # type: ignore[arg-type]
+
+
+def stored_files(project: Project) -> dict[str, int]:
+    root = project.root / "storage"
+    return {
+        p.relative_to(root).as_posix(): p.stat().st_mtime_ns
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def parsed_feed(project: Project) -> dict:  # type: ignore[type-arg]
+    path = project.root / FEED
+    with path.open("rb") as handle:
+        return podcastparser.parse("https://audio.depthfirstlearning.com/interviews.xml", handle)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def published_once(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """One real publish of the sample, shared by the read-only checks below."""
+    from project_fixtures import REPO
+
+    root = tmp_path_factory.mktemp("published")
+    shutil.copytree(REPO / "episodes", root / "episodes")
+    project = Project(root)
+    publish_now(project)
+    return project
+
+
+def test_publish_stores_a_podcast_loud_mp3_and_a_feed_that_points_at_it(
+    published_once: Project,
+) -> None:
+    project = published_once
+    feed = parsed_feed(project)
+    assert [episode["guid"] for episode in feed["episodes"]] == [GUID]
+    episode = feed["episodes"][0]
+    enclosure = episode["enclosures"][0]
+    key = enclosure["url"].removeprefix("https://audio.depthfirstlearning.com/")
+    mp3 = project.root / "storage" / key
+    assert key.startswith("audio/welcome-") and key.endswith(".mp3")
+    assert enclosure["file_size"] == mp3.stat().st_size
+    assert enclosure["mime_type"] == "audio/mpeg"
+    lufs, true_peak = audio.measure_file_with_ffmpeg(mp3)
+    assert abs(lufs - (-16.0)) <= 0.5
+    assert true_peak <= -1.0
+    probe = audio.probe(mp3)
+    assert (probe.sample_rate, probe.channels) == (44100, 1)
+    assert abs(episode["total_time"] - round(probe.duration)) <= 1
+    assert feed["episodes"][0]["title"] == "Welcome to the Depth First Learning Interviews"
+
+
+def test_published_mp3_is_tagged(published_once: Project) -> None:
+    state = load_state(published_once.root / "feeds/interviews.published.json")
+    record = state.episodes[GUID]
+    tags = ID3(published_once.root / "storage" / record.audio_key)
+    assert tags.version[:2] == (2, 4)
+    assert str(tags["TIT2"]) == "Welcome to the Depth First Learning Interviews"
+    assert str(tags["TGID"]) == GUID
+    assert tags["WFED"].url == "https://audio.depthfirstlearning.com/interviews.xml"
+    assert [str(chap.sub_frames["TIT2"]) for chap in tags.getall("CHAP")] == [
+        "Welcome",
+        "The guest says hello",
+    ]
+    assert tags.getall("APIC")[0].mime == "image/jpeg"
+
+
+def test_side_files_are_stored_and_linked(published_once: Project) -> None:
+    xml = (published_once.root / FEED).read_text()
+    state = load_state(published_once.root / "feeds/interviews.published.json")
+    record = state.episodes[GUID]
+    for key in (record.chapters_key, record.transcript_key, record.artwork_key,
+                state.show_artwork_key):
+        assert key and (published_once.root / "storage" / key).is_file()
+        assert f"https://audio.depthfirstlearning.com/{key}" in xml
+    assert record.output_lufs is not None and abs(record.output_lufs + 16) <= 0.5
+
+
+def test_republish_of_unchanged_episode_does_nothing(project: Project) -> None:
+    publish_now(project)
+    before = stored_files(project)
+    feed_before = (project.root / FEED).read_bytes()
+    result = publish_now(project)
+    assert [plan.action for plan in result.plans] == ["current"]
+    assert not result.feed_changed and result.published == []
+    assert stored_files(project) == before
+    assert (project.root / FEED).read_bytes() == feed_before
+
+
+def test_metadata_edit_changes_feed_not_audio(project: Project) -> None:
+    publish_now(project)
+    key_before = load_state(project.root / "feeds/interviews.published.json").episodes[GUID].audio_key
+    edit(project.root / SAMPLE_EPISODE, 'title: "Welcome to', 'title: "Hello & welcome to')
+    result = publish_now(project)
+    assert [plan.action for plan in result.plans] == ["current"]
+    assert [entry.title for entry in result.diff.changed] == [
+        "Hello & welcome to the Depth First Learning Interviews"
+    ]
+    feed = parsed_feed(project)
+    assert feed["episodes"][0]["guid"] == GUID
+    assert feed["episodes"][0]["enclosures"][0]["url"].endswith(key_before)
+
+
+def test_new_recording_gets_a_new_url_and_keeps_the_guid(project: Project) -> None:
+    publish_now(project)
+    old_key = load_state(project.root / "feeds/interviews.published.json").episodes[GUID].audio_key
+    clip = project.root / "episodes/audio/sample-clip.mp3"
+    louder = clip.with_name("louder.mp3")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-af", "volume=-6dB",
+                    str(louder)], check=True)
+    louder.replace(clip)
+    result = publish_now(project)
+    assert [(plan.action, plan.reason) for plan in result.plans] == [
+        ("encode", "the source recording changed")
+    ]
+    new_key = result.published[0].audio_key
+    assert new_key != old_key
+    feed = parsed_feed(project)
+    assert feed["episodes"][0]["guid"] == GUID
+    assert feed["episodes"][0]["enclosures"][0]["url"].endswith(new_key)
+
+
+def test_force_reprocesses(project: Project) -> None:
+    publish_now(project)
+    result = publish_now(project, force=True)
+    assert [plan.action for plan in result.plans] == ["encode"]
+
+
+def test_dropping_a_published_episode_is_refused_unless_allowed(project: Project) -> None:
+    publish_now(project)
+    feed_before = (project.root / FEED).read_bytes()
+    edit(project.root / SAMPLE_EPISODE, "explicit: false", "explicit: false\ndraft: true")
+    with pytest.raises(FeedError) as error:
+        publish_now(project)
+    assert str(error.value) == (
+        f"{FEED}: refusing to drop 'Welcome to the Depth First Learning Interviews' (guid {GUID}) "
+        "from the feed: it was published before, and a changed or missing GUID makes apps lose "
+        "or duplicate it; restore it, or pass --allow-removal"
+    )
+    assert (project.root / FEED).read_bytes() == feed_before
+    result = publish_now(project, allow_removal=True)
+    assert [entry.guid for entry in result.diff.removed] == [GUID]
+    assert parsed_feed(project)["episodes"] == []
+
+
+def test_changing_a_published_guid_is_refused(project: Project) -> None:
+    publish_now(project)
+    edit(project.root / SAMPLE_EPISODE, GUID, "a-brand-new-guid")
+    with pytest.raises(FeedError, match="refusing to drop"):
+        publish_now(project)
+
+
+def test_future_episode_stays_out_until_due(project: Project) -> None:
+    sample = project.root / SAMPLE_EPISODE
+    future = project.episodes_dir / "2027-01-05-welcome-again.md"
+    future.write_text(
+        sample.read_text()
+        .replace("2026-11-20 09:00:00", "2027-01-05 09:00:00")
+        .replace(GUID, "future-guid")
+    )
+    publish_now(project)
+    assert [e["guid"] for e in parsed_feed(project)["episodes"]] == [GUID]
+    run(project, storage_of(project), RunOptions(now=datetime(2027, 1, 6, tzinfo=UTC)))
+    assert [e["guid"] for e in parsed_feed(project)["episodes"]] == ["future-guid", GUID]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"this is not audio at all" * 100, ""),
+    ],
+)
+def test_bad_audio_leaves_storage_and_feed_untouched(
+    project: Project, content: bytes, message: str
+) -> None:
+    (project.root / "episodes/audio/sample-clip.mp3").write_bytes(content)
+    with pytest.raises(AudioError) as error:
+        publish_now(project)
+    assert "episodes/audio/sample-clip.mp3" in str(error.value)
+    assert message in str(error.value)
+    assert stored_files(project) == {}
+    assert not (project.root / FEED).exists()
+    assert not (project.root / "feeds/interviews.published.json").exists()
+
+
+def test_interrupted_publish_leaves_nothing_and_recovers(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp_before = set(Path(tempfile.gettempdir()).glob("dfl-audio-*"))
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LocalStorage, "put_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        publish_now(project)
+    monkeypatch.undo()
+    assert stored_files(project) == {}
+    assert not (project.root / FEED).exists()
+    assert set(Path(tempfile.gettempdir()).glob("dfl-audio-*")) == temp_before
+    result = publish_now(project)
+    assert [plan.action for plan in result.plans] == ["encode"]
+    assert [e["guid"] for e in parsed_feed(project)["episodes"]] == [GUID]
+
+
+def test_dry_run_changes_nothing(project: Project) -> None:
+    result = publish_now(project, dry_run=True)
+    assert [(plan.action, plan.reason) for plan in result.plans] == [
+        ("encode", "not published yet")
+    ]
+    assert stored_files(project) == {}
+    assert not (project.root / "feeds/interviews.xml").exists()
+
+
+def test_feed_command_after_metadata_edit_and_check(project: Project) -> None:
+    runner = CliRunner()
+    root = ["--root", str(project.root)]
+    result = runner.invoke(cli, [*root, "publish"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(cli, [*root, "feed", "--check"]).exit_code == 0
+    edit(project.root / SAMPLE_EPISODE, 'title: "Welcome to', 'title: "Welcome back to')
+    stale = runner.invoke(cli, [*root, "feed", "--check"])
+    assert (stale.exit_code, stale.stderr) == (
+        1, "Error: the feed in feeds/ is stale: run dfl-audio feed\n")
+    result = runner.invoke(cli, [*root, "feed"])
+    assert result.exit_code == 0
+    assert "changed: Welcome back to the Depth First Learning Interviews" in result.stdout
+    assert runner.invoke(cli, [*root, "feed", "--check"]).exit_code == 0
+
+
+def test_publish_json_reports_the_record(project: Project) -> None:
+    result = CliRunner().invoke(cli, ["--root", str(project.root), "publish", "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    report = json.loads(result.stdout)
+    (record,) = report["published"]
+    assert record["guid"] == GUID
+    stored = project.root / "storage" / record["audio_key"]
+    assert record["audio_bytes"] == stored.stat().st_size
+
+
+def test_settings_change_marks_audio_stale() -> None:
+    from dfl_audio.models import Show
+
+    show = _show(Project(Path(__file__).resolve().parent.parent))
+    louder = Show.model_validate({**show.model_dump(), "audio": AudioSettings(loudness=-14)})
+    assert publish.settings_digest(show) != publish.settings_digest(louder)
