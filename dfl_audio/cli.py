@@ -27,7 +27,9 @@ from dfl_audio.progress import Update
 from dfl_audio.validate import load_catalog
 
 if TYPE_CHECKING:
+    from dfl_audio.models import Show
     from dfl_audio.publish import RunOptions, RunResult
+    from dfl_audio.storage import Storage
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("dfl_audio")
@@ -228,6 +230,26 @@ def publish(
 
 
 @cli.command()
+@click.argument("episode", type=click.Path(path_type=Path))
+@click.option(
+    "--delete-audio",
+    is_flag=True,
+    help="Also delete its audio, chapters, transcript and artwork from the storage.",
+)
+@storage_options
+@click.pass_obj
+def unpublish(
+    state: State, episode: Path, delete_audio: bool, storage: str | None, public_url: str | None
+) -> None:
+    """Take EPISODE out of the feed (the feed first, its files after, if asked)."""
+    from dfl_audio.publish import unpublish as take_out
+
+    show, store = _show_and_storage(state, Overrides(storage, public_url))
+    result = take_out(state.project, store, episode, delete_audio=delete_audio, show=show)
+    _report(state, result)
+
+
+@cli.command()
 @click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1 (0: any).")
 @storage_options
 @click.pass_obj
@@ -264,9 +286,9 @@ def doctor(state: State, storage: str | None, public_url: str | None) -> None:
         raise click.ClickException("some checks failed")
 
 
-def _run(state: State, options: RunOptions, overrides: Overrides) -> RunResult:
+def _show_and_storage(state: State, overrides: Overrides) -> tuple[Show, Storage]:
+    """The show with overrides applied, and the storage it names."""
     from dfl_audio.episodes import read_show
-    from dfl_audio.publish import run
     from dfl_audio.storage import open_storage
 
     show = read_show(state.project).item
@@ -275,6 +297,13 @@ def _run(state: State, options: RunOptions, overrides: Overrides) -> RunResult:
         raise AssertionError("unreachable")
     show = effective_show(show, overrides)
     store = open_storage(show.storage.location, root=state.project.root, settings=show.storage)
+    return show, store
+
+
+def _run(state: State, options: RunOptions, overrides: Overrides) -> RunResult:
+    from dfl_audio.publish import run
+
+    show, store = _show_and_storage(state, overrides)
     return run(state.project, store, options, state.reporter(), show=show)
 
 

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from feedgen.feed import FeedGenerator
@@ -228,3 +229,48 @@ def diff_feeds(old: bytes | None, new: bytes) -> FeedDiff:
         ],
         removed=[entry for guid, entry in before.items() if guid not in after],
     )
+
+
+def merge_foreign_items(ours: bytes, theirs: bytes | None, known_guids: set[str]) -> bytes:
+    """Keep the items another publisher put in the stored feed; ours wins for our GUIDs.
+
+    Two editors publishing from two clones must not drop each other's episodes: an item of
+    the stored feed whose GUID this repository has never published (not in ``known_guids``)
+    is carried into our feed, items ordered newest first by ``pubDate``. Returns ``ours``
+    unchanged, byte for byte, when there is nothing foreign to keep.
+    """
+    if theirs is None:
+        return ours
+    their_root = etree.fromstring(theirs, _PARSER)
+    our_guids = set(summarize_feed(ours))
+    foreign = [
+        item
+        for item in their_root.iterfind("channel/item")
+        if (guid := (item.findtext("guid") or "").strip()) not in known_guids
+        and guid not in our_guids
+    ]
+    if not foreign:
+        return ours
+    parser = etree.XMLParser(strip_cdata=False, resolve_entities=False, no_network=True)
+    root = etree.fromstring(ours, parser)
+    channel = root.find("channel")
+    assert channel is not None  # summarize_feed checked the shape
+    items = [*channel.iterfind("item"), *foreign]
+    for item in items:
+        if item.getparent() is channel:
+            channel.remove(item)
+    for item in sorted(items, key=_item_sort_key):
+        item.tail = "\n  "
+        channel.append(item)
+    log.info("kept %d item(s) another publisher added to the stored feed", len(foreign))
+    xml: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True)
+    return xml
+
+
+def _item_sort_key(item: etree._Element) -> tuple[float, str]:
+    """Newest first by pubDate, then GUID, as :func:`newest_first` orders our own items."""
+    try:
+        stamp = parsedate_to_datetime(item.findtext("pubDate") or "").timestamp()
+    except (TypeError, ValueError):
+        stamp = 0.0
+    return (-stamp, (item.findtext("guid") or "").strip())

@@ -314,6 +314,8 @@ class Published(BaseModel):
     guid: str
     episode_path: str
     source_sha256: str
+    source_size: int | None = None  # with the mtime: skip re-hashing an untouched hour of audio
+    source_mtime_ns: int | None = None
     settings_digest: str  # audio settings + pipeline version: a change means re-encode
     audio_key: str
     audio_sha256: str

@@ -11,6 +11,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -19,8 +20,8 @@ from typing import Literal
 from dfl_audio import audio
 from dfl_audio.artwork import tag_cover
 from dfl_audio.episodes import Project
-from dfl_audio.errors import FeedError
-from dfl_audio.feed import FeedDiff, chapters_json, diff_feeds, render_feed
+from dfl_audio.errors import ConflictError, FeedError
+from dfl_audio.feed import FeedDiff, chapters_json, diff_feeds, merge_foreign_items, render_feed
 from dfl_audio.fsutil import atomic_write_bytes, sha256_bytes, sha256_file
 from dfl_audio.models import Episode, FeedItem, Published, Show
 from dfl_audio.progress import Reporter, Silent, accumulate
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the audio pipeline changes what it produces from the same source and settings.
 PIPELINE_VERSION = "1"
+FEED_WRITE_ATTEMPTS = 5
 
 Action = Literal["encode", "current", "stale", "unpublished"]
 
@@ -107,6 +109,10 @@ def run(
     state_path = project.state_file(show)
     state = load_state(state_path)
     targets = {episode.meta.guid for episode in episodes}
+    if options.only:  # naming a withdrawn episode publishes it again
+        state.withdrawn = [guid for guid in state.withdrawn if guid not in targets]
+    else:
+        targets -= set(state.withdrawn)
     plans = [
         plan_episode(project, show, episode, state, options, now)
         for episode in all_episodes
@@ -138,22 +144,44 @@ def plan_episode(
     options: RunOptions,
     now: datetime,
 ) -> EpisodePlan:
-    """Decide whether an episode's audio needs work: only a new source or settings need it."""
+    """Decide whether an episode's audio needs work: only a new source or settings need it.
+
+    A source whose size and mtime match the record is not re-hashed; one that was touched
+    but not changed (a git checkout) gets its record's fingerprint refreshed in ``state``.
+    """
     record = state.episodes.get(episode.meta.guid)
     assert episode.meta.audio is not None  # validation requires audio on due episodes
-    source_sha = sha256_file(project.root / episode.meta.audio)
     if record is None:
         action: Action = "encode" if options.process_audio else "unpublished"
         return EpisodePlan(episode, action, "not published yet")
     if options.force and options.process_audio:
         return EpisodePlan(episode, "encode", "--force")
-    if record.source_sha256 != source_sha:
+    if not _source_unchanged(project.root / episode.meta.audio, record, state):
         action = "encode" if options.process_audio else "stale"
         return EpisodePlan(episode, action, "the source recording changed")
     if record.settings_digest != settings_digest(show):
         action = "encode" if options.process_audio else "stale"
         return EpisodePlan(episode, action, "the show's audio settings changed")
     return EpisodePlan(episode, "current", "audio is current")
+
+
+def _source_unchanged(source: Path, record: Published, state: PublishState) -> bool:
+    """Same bytes as published? Hash only when size or mtime moved; remember a touch."""
+    fingerprint = source_fingerprint(source)
+    if fingerprint == (record.source_size, record.source_mtime_ns):
+        return True
+    if sha256_file(source) != record.source_sha256:
+        return False
+    size, mtime_ns = fingerprint
+    update = {"source_size": size, "source_mtime_ns": mtime_ns}
+    state.episodes[record.guid] = record.model_copy(update=update)
+    return True
+
+
+def source_fingerprint(path: Path) -> tuple[int, int]:
+    """Size and modification time: a cheap "unchanged" test before hashing an hour of audio."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 def _publish_audio(
@@ -168,6 +196,7 @@ def _publish_audio(
     """Probe, measure, normalize + encode, tag, store and verify one episode's audio."""
     assert episode.meta.audio is not None
     source = project.root / episode.meta.audio
+    source_size, source_mtime_ns = source_fingerprint(source)
     source_sha = sha256_file(source)
     probe = audio.probe(source)
     with reporter.stage(f"measure {episode.slug}", probe.duration, "s") as update:
@@ -192,6 +221,8 @@ def _publish_audio(
         guid=episode.meta.guid,
         episode_path=episode.path,
         source_sha256=source_sha,
+        source_size=source_size,
+        source_mtime_ns=source_mtime_ns,
         settings_digest=settings_digest(show),
         audio_key=key,
         audio_sha256=mp3_sha,
@@ -220,7 +251,8 @@ def _store_side_files(
 ) -> PublishState:
     """Artwork, chapters and transcripts follow the metadata: stored on every run (no-op when
     unchanged, since keys are content-addressed), never touching the published audio."""
-    state.show_artwork_key = _put_repo_file(project, storage, "art", "show", show.artwork)
+    stored = _recorded_keys(state)
+    state.show_artwork_key = _put_repo_file(project, storage, stored, "art", "show", show.artwork)
     for episode in episodes:
         record = state.episodes.get(episode.meta.guid)
         if record is None:
@@ -230,14 +262,15 @@ def _store_side_files(
         if meta.chapters:
             data = chapters_json(meta.chapters)
             chapters_key = content_key("audio", episode.slug, sha256_bytes(data), ".chapters.json")
-            storage.put_bytes(chapters_key, data)
+            if chapters_key not in stored:
+                storage.put_bytes(chapters_key, data)
         transcript_key = (
-            _put_repo_file(project, storage, "audio", episode.slug, meta.transcript)
+            _put_repo_file(project, storage, stored, "audio", episode.slug, meta.transcript)
             if meta.transcript
             else None
         )
         artwork_key = (
-            _put_repo_file(project, storage, "art", episode.slug, meta.artwork)
+            _put_repo_file(project, storage, stored, "art", episode.slug, meta.artwork)
             if meta.artwork
             else None
         )
@@ -253,11 +286,23 @@ def _store_side_files(
     return state
 
 
-def _put_repo_file(project: Project, storage: Storage, folder: str, stem: str, rel: str) -> str:
+def _recorded_keys(state: PublishState) -> set[str]:
+    """Keys the state says were stored and verified: content-addressed, so still right."""
+    keys = {state.show_artwork_key}
+    for record in state.episodes.values():
+        keys |= {record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key}
+    return {key for key in keys if key}
+
+
+def _put_repo_file(
+    project: Project, storage: Storage, stored: set[str], folder: str, stem: str, rel: str
+) -> str:
+    """Store a repository file under its content key, unless the state says it is there."""
     path = project.root / rel
     digest = sha256_file(path)
     key = content_key(folder, stem, digest, PurePosixPath(rel).suffix.lower())
-    storage.put_file(key, path, sha256=digest)
+    if key not in stored:
+        storage.put_file(key, path, sha256=digest)
     return key
 
 
@@ -269,7 +314,7 @@ def feed_items(
     items = []
     for episode in episodes:
         record = state.episodes.get(episode.meta.guid)
-        if record is None or not episode.is_due(now):
+        if record is None or not episode.is_due(now) or episode.meta.guid in state.withdrawn:
             continue
         items.append(
             FeedItem(
@@ -321,27 +366,49 @@ def render(show: Show, episodes: Sequence[Episode], state: PublishState, now: da
     return render_feed(show, items, image_url=image_url, last_build=last_build(items, state))
 
 
-def previous_feed(
-    project: Project, show: Show, storage: Storage
-) -> tuple[bytes | None, str | None]:
-    """The feed subscribers have now (in storage), else the last one written to ``feeds/``."""
-    stored = storage.get(show.feed_name)
-    if stored is not None:
-        return stored
-    local = project.feed_file(show)
-    return (local.read_bytes(), None) if local.is_file() else (None, None)
-
-
-def refuse_removals(diff: FeedDiff, feed_path: str) -> None:
-    """A GUID that leaves the feed breaks subscribers' history: only on explicit request."""
-    if diff.removed:
-        gone = ", ".join(f"{entry.title!r} (guid {entry.guid})" for entry in diff.removed)
+def refuse_removals(
+    diff: FeedDiff, feed_path: str, withdrawn: AbstractSet[str] = frozenset()
+) -> None:
+    """A GUID that leaves the feed breaks subscribers' history: only on explicit request
+    (``--allow-removal``, or ``unpublish`` for the GUIDs it ``withdrew``)."""
+    removed = [entry for entry in diff.removed if entry.guid not in withdrawn]
+    if removed:
+        gone = ", ".join(f"{entry.title!r} (guid {entry.guid})" for entry in removed)
         raise FeedError(
             f"refusing to drop {gone} from the feed: it was published before, and a changed "
             f"or missing GUID makes apps lose or duplicate it; restore it, or pass "
             f"--allow-removal",
             feed_path,
         )
+
+
+@dataclass(frozen=True)
+class FeedUpdate:
+    """The feed subscribers have now, the one this run would give them, and the diff."""
+
+    old: bytes | None
+    new: bytes
+    stored_etag: str | None
+    stored: bool
+    diff: FeedDiff
+
+
+def next_feed(
+    project: Project,
+    show: Show,
+    storage: Storage,
+    state: PublishState,
+    episodes: Sequence[Episode],
+    now: datetime,
+) -> FeedUpdate:
+    """Render our feed and carry over what another publisher added to the stored one."""
+    stored = storage.get(show.feed_name)
+    stored_bytes, etag = stored if stored is not None else (None, None)
+    local = project.feed_file(show)
+    old = stored_bytes if stored is not None else (local.read_bytes() if local.is_file() else None)
+    known = set(state.episodes) | set(state.withdrawn) | {e.meta.guid for e in episodes}
+    new = merge_foreign_items(render(show, episodes, state, now), stored_bytes, known)
+    return FeedUpdate(old, new, etag, stored is not None, diff_feeds(old, new))
 
 
 def _write_feed(
@@ -355,18 +422,29 @@ def _write_feed(
     options: RunOptions,
     now: datetime,
 ) -> RunResult:
-    data = render(show, episodes, state, now)
-    old, etag = previous_feed(project, show, storage)
-    diff = diff_feeds(old, data)
+    """Upload the feed in one conditional write; on a lost race, re-read, re-merge, retry."""
     feed_path = project.feed_file(show)
-    if not options.allow_removal:
-        refuse_removals(diff, project.rel(feed_path))
-    changed = old != data
-    if changed or storage.head(show.feed_name) is None:
-        storage.put_conditional(show.feed_name, data, expected_etag=etag)
-    if not feed_path.is_file() or feed_path.read_bytes() != data:
-        atomic_write_bytes(feed_path, data)
-    return RunResult(feed_path, show.feed_url, plans, diff, changed, published)
+    for _attempt in range(FEED_WRITE_ATTEMPTS):
+        update = next_feed(project, show, storage, state, episodes, now)
+        if not options.allow_removal:
+            refuse_removals(update.diff, project.rel(feed_path), set(state.withdrawn))
+        if update.stored and update.old == update.new:
+            break
+        try:
+            storage.put_conditional(show.feed_name, update.new, expected_etag=update.stored_etag)
+            break
+        except ConflictError:
+            log.warning("the stored feed changed while publishing (another publisher?); merging")
+    else:
+        raise FeedError(
+            f"the stored feed kept changing during {FEED_WRITE_ATTEMPTS} attempts to write it "
+            "(several publishers at once?); nothing was lost: run the command again",
+            project.rel(feed_path),
+        )
+    if not feed_path.is_file() or feed_path.read_bytes() != update.new:
+        atomic_write_bytes(feed_path, update.new)
+    changed = update.old != update.new
+    return RunResult(feed_path, show.feed_url, plans, update.diff, changed, published)
 
 
 def _dry_run(
@@ -379,10 +457,53 @@ def _dry_run(
     now: datetime,
 ) -> RunResult:
     """What would change: the feed as it would be if every planned encode kept its old audio."""
-    data = render(show, episodes, state, now)
-    old, _ = previous_feed(project, show, storage)
-    diff = diff_feeds(old, data)
-    return RunResult(project.feed_file(show), show.feed_url, plans, diff, old != data, dry_run=True)
+    update = next_feed(project, show, storage, state, episodes, now)
+    changed = update.old != update.new
+    return RunResult(
+        project.feed_file(show), show.feed_url, plans, update.diff, changed, dry_run=True
+    )
+
+
+def unpublish(
+    project: Project,
+    storage: Storage,
+    episode_file: Path,
+    *,
+    delete_audio: bool = False,
+    show: Show | None = None,
+    now: datetime | None = None,
+) -> RunResult:
+    """Take an episode out of the feed (the feed first), then optionally delete its objects.
+
+    The GUID is remembered as withdrawn, so later runs keep it out until it is published
+    again by name; deleting objects only after the feed stopped pointing at them means no
+    subscriber is ever sent to a missing file.
+    """
+    now = now or datetime.now(UTC)
+    file_show, episodes = load_catalog(project).require_valid()
+    show = show or file_show
+    wanted = project.rel(episode_file.resolve())
+    matches = [episode for episode in episodes if episode.path == wanted]
+    if not matches:
+        raise FeedError("not an episode file of this show", wanted)
+    guid = matches[0].meta.guid
+    state_path = project.state_file(show)
+    state = load_state(state_path)
+    record = state.episodes.get(guid)
+    if record is None:
+        raise FeedError("was never published; nothing to unpublish", wanted)
+    state.withdrawn = sorted({*state.withdrawn, guid})
+    save_state(state_path, state)
+    result = _write_feed(project, show, storage, state, episodes, [], [], RunOptions(), now)
+    if delete_audio:
+        keys = [record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key]
+        del state.episodes[guid]
+        still_used = _recorded_keys(state)
+        for key in keys:
+            if key and key not in still_used:
+                storage.delete(key)
+        save_state(state_path, state)
+    return result
 
 
 def check_feed(project: Project, now: datetime | None = None) -> bool:

@@ -18,7 +18,8 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.serving import BaseWSGIServer, make_server
-from werkzeug.utils import safe_join, send_file
+from werkzeug.security import safe_join
+from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from dfl_audio.fsutil import sha256_bytes
@@ -56,8 +57,8 @@ class PreviewApp:
         try:
             response = self.respond(request)
         except HTTPException as exc:
-            response = exc.get_response(environ)  # type: ignore[assignment]
-        return response(environ, start_response)  # type: ignore[no-any-return]
+            response = exc.get_response(environ)
+        return response(environ, start_response)
 
     def respond(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
@@ -88,8 +89,8 @@ class PreviewApp:
 
 def start(site: Site, port: int = 0, host: str = "127.0.0.1") -> tuple[BaseWSGIServer, str]:
     """Start serving in a background thread; returns the server and its base URL."""
-    server = make_server(host, port, lambda e, s: None, threaded=True)
-    base_url = f"http://{host}:{server.server_port}/"
-    server.app = PreviewApp(site, base_url)
+    app = PreviewApp(site, base_url="")  # the port is known once the server is bound
+    server = make_server(host, port, app, threaded=True)
+    base_url = app.base_url = f"http://{host}:{server.server_port}/"
     threading.Thread(target=server.serve_forever, name="dfl-audio-serve", daemon=True).start()
     return server, base_url

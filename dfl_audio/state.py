@@ -24,6 +24,7 @@ class PublishState(BaseModel):
     version: int = 1
     show_artwork_key: str | None = None
     episodes: dict[str, Published] = {}
+    withdrawn: list[str] = []  # GUIDs taken out by ``unpublish``: kept out until published again
 
 
 def load_state(path: Path) -> PublishState:
@@ -39,7 +40,9 @@ def load_state(path: Path) -> PublishState:
 
 
 def save_state(path: Path, state: PublishState) -> None:
-    """Write the state atomically, keys sorted so git diffs stay readable."""
+    """Write the state atomically, keys sorted so git diffs stay readable; no-op if unchanged."""
     data = json.loads(state.model_dump_json())
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    atomic_write_bytes(path, text.encode())
+    text = (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    if path.is_file() and path.read_bytes() == text:
+        return
+    atomic_write_bytes(path, text)

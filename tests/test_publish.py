@@ -7,11 +7,13 @@ decoded and re-measured by ffmpeg, the ID3 tags read back by mutagen.
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest.mock import ANY
 
 import podcastparser
 import pytest
@@ -58,7 +60,7 @@ def stored_files(project: Project) -> dict[str, int]:
     return {
         p.relative_to(root).as_posix(): p.stat().st_mtime_ns
         for p in root.rglob("*")
-        if p.is_file() and not p.name.startswith(".")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
     }
 
 
@@ -121,8 +123,12 @@ def test_side_files_are_stored_and_linked(published_once: Project) -> None:
     xml = (published_once.root / FEED).read_text()
     state = load_state(published_once.root / "feeds/interviews.published.json")
     record = state.episodes[GUID]
-    for key in (record.chapters_key, record.transcript_key, record.artwork_key,
-                state.show_artwork_key):
+    for key in (
+        record.chapters_key,
+        record.transcript_key,
+        record.artwork_key,
+        state.show_artwork_key,
+    ):
         assert key and (published_once.root / "storage" / key).is_file()
         assert f"https://audio.depthfirstlearning.com/{key}" in xml
     assert record.output_lufs is not None and abs(record.output_lufs + 16) <= 0.5
@@ -141,7 +147,9 @@ def test_republish_of_unchanged_episode_does_nothing(project: Project) -> None:
 
 def test_metadata_edit_changes_feed_not_audio(project: Project) -> None:
     publish_now(project)
-    key_before = load_state(project.root / "feeds/interviews.published.json").episodes[GUID].audio_key
+    key_before = (
+        load_state(project.root / "feeds/interviews.published.json").episodes[GUID].audio_key
+    )
     edit(project.root / SAMPLE_EPISODE, 'title: "Welcome to', 'title: "Hello & welcome to')
     result = publish_now(project)
     assert [plan.action for plan in result.plans] == ["current"]
@@ -158,8 +166,10 @@ def test_new_recording_gets_a_new_url_and_keeps_the_guid(project: Project) -> No
     old_key = load_state(project.root / "feeds/interviews.published.json").episodes[GUID].audio_key
     clip = project.root / "episodes/audio/sample-clip.mp3"
     louder = clip.with_name("louder.mp3")
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-af", "volume=-6dB",
-                    str(louder)], check=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-af", "volume=-6dB", str(louder)],
+        check=True,
+    )
     louder.replace(clip)
     result = publish_now(project)
     assert [(plan.action, plan.reason) for plan in result.plans] == [
@@ -274,7 +284,9 @@ def test_feed_command_after_metadata_edit_and_check(project: Project) -> None:
     edit(project.root / SAMPLE_EPISODE, 'title: "Welcome to', 'title: "Welcome back to')
     stale = runner.invoke(cli, [*root, "feed", "--check"])
     assert (stale.exit_code, stale.stderr) == (
-        1, "Error: the feed in feeds/ is stale: run dfl-audio feed\n")
+        1,
+        "Error: the feed in feeds/ is stale: run dfl-audio feed\n",
+    )
     result = runner.invoke(cli, [*root, "feed"])
     assert result.exit_code == 0
     assert "changed: Welcome back to the Depth First Learning Interviews" in result.stdout
@@ -299,3 +311,63 @@ def test_settings_change_marks_audio_stale() -> None:
     show = _show(Project(Path(__file__).resolve().parent.parent))
     louder = Show.model_validate({**show.model_dump(), "audio": AudioSettings(loudness=-14)})
     assert publish.settings_digest(show) != publish.settings_digest(louder)
+
+
+def test_unpublish_takes_the_episode_out_first_then_its_files(project: Project) -> None:
+    first = publish_now(project)
+    record = first.published[0]
+    runner = CliRunner()
+    root = ["--root", str(project.root)]
+    result = runner.invoke(cli, [*root, "unpublish", str(project.root / SAMPLE_EPISODE)])
+    assert result.exit_code == 0, result.output
+    assert "removed: Welcome to the Depth First Learning Interviews" in result.stdout
+    assert parsed_feed(project)["episodes"] == []
+    assert (project.root / "storage" / record.audio_key).is_file()  # kept without --delete-audio
+    # a plain publish keeps a withdrawn episode out; naming it publishes it again
+    assert publish_now(project).plans == []
+    assert parsed_feed(project)["episodes"] == []
+    publish_now(project, only=[project.root / SAMPLE_EPISODE])
+    assert [e["guid"] for e in parsed_feed(project)["episodes"]] == [GUID]
+    result = runner.invoke(
+        cli, [*root, "unpublish", str(project.root / SAMPLE_EPISODE), "--delete-audio"]
+    )
+    assert result.exit_code == 0, result.output
+    assert parsed_feed(project)["episodes"] == []
+    assert not (project.root / "storage" / record.audio_key).exists()
+    assert stored_files(project) == {
+        "interviews.xml": stored_files(project)["interviews.xml"],
+        load_state(project.root / "feeds/interviews.published.json").show_artwork_key: ANY,
+    }
+
+
+def test_unpublish_of_an_unpublished_episode_is_an_error(project: Project) -> None:
+    result = CliRunner().invoke(
+        cli, ["--root", str(project.root), "unpublish", str(project.root / SAMPLE_EPISODE)]
+    )
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: {SAMPLE_EPISODE}: was never published; nothing to unpublish\n",
+    )
+
+
+def test_two_publishers_keep_each_others_episodes(project: Project, tmp_path: Path) -> None:
+    """B's clone lacks A's new episode; B's publish must not drop it from the shared feed."""
+    other = Project(tmp_path / "clone-b")
+    shutil.copytree(project.root / "episodes", other.root / "episodes")
+    shared = storage_of(project)
+    (other.root / SAMPLE_EPISODE).unlink()
+    second = other.root / "episodes/2026-11-21-second.md"
+    second.write_text(
+        (project.root / SAMPLE_EPISODE)
+        .read_text()
+        .replace("2026-11-20 09:00:00", "2026-11-21 09:00:00")
+        .replace(GUID, "guid-from-b")
+    )
+    run(project, shared, RunOptions(now=NOW))
+    run(other, shared, RunOptions(now=NOW))
+    stored_feed, _ = shared.get("interviews.xml") or (b"", "")
+    guids = [e["guid"] for e in podcastparser.parse("x", io.BytesIO(stored_feed))["episodes"]]
+    assert guids == ["guid-from-b", GUID]
+    # and A, publishing again, keeps B's episode too
+    run(project, shared, RunOptions(now=NOW))
+    assert [e["guid"] for e in parsed_feed(project)["episodes"]] == ["guid-from-b", GUID]
