@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, NotFound
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.security import safe_join
+from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
