@@ -112,6 +112,13 @@ def storage_options(func: F) -> F:
     return func
 
 
+allow_removal_option = click.option(
+    "--allow-removal",
+    is_flag=True,
+    help="Allow episodes that were in the previous feed to leave it.",
+)
+
+
 @click.group(cls=DflGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dfl-audio")
 @click.option(
@@ -161,11 +168,7 @@ def validate(state: State, paths: tuple[Path, ...]) -> None:
 
 @cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if feeds/ is stale; write nothing.")
-@click.option(
-    "--allow-removal",
-    is_flag=True,
-    help="Allow episodes that were in the previous feed to leave it.",
-)
+@allow_removal_option
 @storage_options
 @click.pass_obj
 def feed(
@@ -189,11 +192,7 @@ def feed(
 @click.argument("episodes", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Re-process audio even when it is current.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
-@click.option(
-    "--allow-removal",
-    is_flag=True,
-    help="Allow episodes that were in the previous feed to leave it.",
-)
+@allow_removal_option
 @click.option("--json", "as_json", is_flag=True, help="Print what was published as JSON.")
 @storage_options
 @click.pass_obj

@@ -8,7 +8,6 @@ output, so a publish that changes nothing uploads nothing. feedgen builds the RS
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from dfl_audio.feed_ext import (
     channel_tags,
     item_tags,
 )
+from dfl_audio.fsutil import sha256_bytes
 from dfl_audio.models import Chapter, FeedItem, Show
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ def item_digest(item: etree._Element) -> str:
     only a real change in the item changes the digest.
     """
     canonical: str = etree.canonicalize(etree.tostring(item, encoding="unicode"), strip_text=True)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return sha256_bytes(canonical.encode("utf-8"))
 
 
 def diff_feeds(old: bytes | None, new: bytes) -> FeedDiff:

@@ -7,8 +7,6 @@ import os
 import tempfile
 from pathlib import Path
 
-_CHUNK = 1 << 20
-
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so a crash leaves either the old file or the new one.
@@ -28,13 +26,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks so hour-long audio stays out of memory."""
-    digest = hashlib.sha256()
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in chunks so hour-long audio stays out of memory."""
     with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, algorithm).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file: the content address of everything dfl-audio stores."""
+    return file_digest(path, "sha256")
 
 
 def sha256_bytes(data: bytes) -> str:

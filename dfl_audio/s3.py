@@ -46,6 +46,7 @@ from botocore.exceptions import (
 )
 
 from dfl_audio.errors import ConfigError, ConflictError, StorageError
+from dfl_audio.fsutil import file_digest, sha256_bytes
 from dfl_audio.mediatypes import cache_control_for, content_type_for
 from dfl_audio.models import StorageSettings
 from dfl_audio.storage import Progress, StoredObject, check_key, conflict, same_content
@@ -162,12 +163,14 @@ class S3Storage:
                 return existing, False
             self._upload_file(full, path, sha256, progress)
             meta = self._head(full)
-            return self._verify(action, key, meta, size, sha256, lambda: _md5_file(path)), True
+            return self._verify(
+                action, key, meta, size, sha256, lambda: file_digest(path, "md5")
+            ), True
 
     def put_bytes(self, key: str, data: bytes) -> tuple[StoredObject, bool]:
         full = self.full_key(key)
         action = f"Failed to upload {len(data)} bytes to {self.bucket}/{full}"
-        sha256 = hashlib.sha256(data).hexdigest()
+        sha256 = sha256_bytes(data)
         with self._errors(action, key):
             existing = self._head_object(key, full)
             if same_content(existing, len(data), sha256):
@@ -193,7 +196,7 @@ class S3Storage:
         """Write only over ``expected_etag`` (or only a new object when None); see module doc."""
         full = self.full_key(key)
         where = f"{self.bucket}/{full}"
-        sha256 = hashlib.sha256(data).hexdigest()
+        sha256 = sha256_bytes(data)
         with self._errors(f"Failed to write {where}", key):
             if expected_etag is not None:
                 self._check_current(where, full, expected_etag)
@@ -406,14 +409,6 @@ def _etag_is_md5(meta: dict[str, Any]) -> bool:
     etag = str(meta.get("ETag", ""))
     encrypted = str(meta.get("ServerSideEncryption", "")).startswith("aws:kms")
     return bool(etag) and "-" not in etag and not encrypted and "SSECustomerAlgorithm" not in meta
-
-
-def _md5_file(path: Path) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as handle:
-        while chunk := handle.read(MiB):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _unquote(etag: str) -> str:
