@@ -1,0 +1,299 @@
+"""The whole pipeline against a real Ceph RADOS Gateway: publish through the CLI, then fetch
+the feed and the audio anonymously over plain HTTP as a podcast app does; re-publish with zero
+writes; a wrong secret; and radosgw killed in the middle of an episode's multipart upload.
+
+Run: ``bash scripts/ci_s3.sh`` (starts and stops the server). The fault test restarts radosgw
+and runs last in this module (see the stall notes in conftest.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import podcastparser
+import pytest
+from click.testing import CliRunner, Result
+from lxml import etree
+
+from dfl_audio.cli import cli
+from dfl_audio.config import Overrides, effective_show
+from dfl_audio.episodes import Project, read_show
+from dfl_audio.errors import StorageError
+from dfl_audio.models import Show, StorageSettings
+from dfl_audio.publish import RunOptions, run
+from dfl_audio.s3 import S3Storage, make_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE_EPISODE = "episodes/2026-11-20-welcome.md"
+GUID = "190bd4dd-f34d-4f16-a06a-213eaff1a95a"
+FEED = "feeds/interviews.xml"
+STATE = "feeds/interviews.published.json"
+WRITES = ("PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload")
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=300, must-revalidate"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    shutil.copytree(REPO / "episodes", tmp_path / "episodes")
+    (tmp_path / "feeds").mkdir()
+    return Project(tmp_path)
+
+
+def endpoint() -> str:
+    return os.environ["AWS_ENDPOINT_URL"].rstrip("/")
+
+
+def public_url(bucket: str, prefix: str) -> str:
+    return f"{endpoint()}/{bucket}/{prefix}/"
+
+
+def dfl(project: Project, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--root", str(project.root), *args])
+
+
+def show_for(project: Project, bucket: str, prefix: str) -> Show:
+    """The show as the CLI would resolve it with --storage and --public-url."""
+    show = read_show(project).item
+    assert show is not None
+    overrides = Overrides(f"s3://{bucket}/{prefix}", public_url(bucket, prefix))
+    return effective_show(show, overrides)
+
+
+def count_calls(client: S3Client) -> Counter[str]:
+    calls: Counter[str] = Counter()
+
+    def hook(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    client.meta.events.register("before-call.s3", hook)
+    return calls
+
+
+def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, Any]:
+    """An anonymous GET, as a podcast app makes it."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read(), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers
+
+
+def make_public(client: S3Client, bucket: str) -> None:
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    client.put_bucket_policy(Bucket=bucket, Policy=policy)
+
+
+def keys_in(client: S3Client, bucket: str) -> list[str]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+def stored_urls(feed: bytes, base: str) -> set[str]:
+    """Every URL in the feed under the storage's public URL, but the feed's own."""
+    root = etree.fromstring(feed)
+    found = {value for element in root.iter() for value in element.attrib.values()}
+    found |= {element.text.strip() for element in root.iter() if element.text}
+    return {url for url in found if url.startswith(base) and not url.endswith(".xml")}
+
+
+def test_published_feed_and_audio_are_served_anonymously_and_re_publish_writes_nothing(
+    project: Project, s3_bucket: tuple[S3Client, str]
+) -> None:
+    admin, bucket = s3_bucket
+    make_public(admin, bucket)
+    base = public_url(bucket, "pod")
+    result = dfl(project, "publish", "--storage", f"s3://{bucket}/pod", "--public-url", base)
+    assert result.exit_code == 0, result.output
+
+    status, feed_bytes, headers = http_get(base + "interviews.xml")
+    assert status == 200 and feed_bytes == (project.root / FEED).read_bytes()
+    assert headers["Content-Type"] == "application/rss+xml"
+    assert headers["Cache-Control"] == SHORT
+    feed = podcastparser.parse(base + "interviews.xml", io.BytesIO(feed_bytes))
+    assert [episode["guid"] for episode in feed["episodes"]] == [GUID]
+    enclosure = feed["episodes"][0]["enclosures"][0]
+    assert enclosure["url"].startswith(base + "audio/welcome-")
+
+    status, mp3, headers = http_get(enclosure["url"])
+    assert status == 200 and headers["Content-Type"] == "audio/mpeg"
+    assert headers["Cache-Control"] == IMMUTABLE
+    key = "pod/" + enclosure["url"].removeprefix(base)
+    assert mp3 == admin.get_object(Bucket=bucket, Key=key)["Body"].read()
+    record = json.loads((project.root / STATE).read_text())["episodes"][GUID]
+    assert hashlib.sha256(mp3).hexdigest() == record["audio_sha256"]
+    assert len(mp3) == enclosure["file_size"] == record["audio_bytes"]
+    status, part, headers = http_get(enclosure["url"], {"Range": "bytes=1000-2999"})
+    assert status == 206 and part == mp3[1000:3000]
+    assert headers["Content-Range"] == f"bytes 1000-2999/{len(mp3)}"
+    linked = stored_urls(feed_bytes, base)
+    assert len(linked) == 5  # audio, chapters, transcript, episode art, show art
+    for url in linked:
+        assert http_get(url)[0] == 200, url
+
+    client = make_client(StorageSettings(addressing_style="path"))
+    calls = count_calls(client)
+    again = run(
+        project,
+        S3Storage(client, bucket, "pod"),
+        RunOptions(),
+        show=show_for(project, bucket, "pod"),
+    )
+    assert [plan.action for plan in again.plans] == ["current"] and not again.feed_changed
+    assert sum(calls[name] for name in WRITES) == 0 and calls["GetObject"] == 1
+    assert http_get(base + "interviews.xml")[1] == feed_bytes
+
+
+def test_a_wrong_secret_is_a_clear_error_that_never_shows_the_secret(
+    project: Project, s3_bucket: tuple[S3Client, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, bucket = s3_bucket
+    real = os.environ["AWS_SECRET_ACCESS_KEY"]
+    wrong = "wrong-" + real + "-Xy7Qp"
+    options = ["--storage", f"s3://{bucket}/pod", "--public-url", public_url(bucket, "pod")]
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", wrong)
+    result = dfl(project, "publish", *options)
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: Failed to upload ") and f" to {bucket}/pod/audio/" in line
+    assert line.endswith(
+        ": the server rejected the request signature: the secret access key is wrong "
+        "for this access key id (SignatureDoesNotMatch)"
+    )
+    assert not (project.root / FEED).exists()
+
+    command = [sys.executable, "-m", "dfl_audio", "--root", str(project.root), "--verbose"]
+    done = subprocess.run(
+        [*command, "publish", *options], capture_output=True, text=True, timeout=120
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "Traceback (most recent call last)" in done.stderr
+    last = done.stderr.splitlines()[-1]  # the same message (only the temp folder differs)
+    assert last.startswith("Error: Failed to upload ")
+    assert last.split(".mp3 to ", 1)[1] == line.split(".mp3 to ", 1)[1]
+    for text in (result.output, output):
+        assert wrong not in text and real not in text
+    assert os.environ["AWS_ACCESS_KEY_ID"] not in result.output
+
+
+def higher_bitrate(project: Project) -> None:
+    """320 kbps, so a short generated source makes an MP3 above the multipart threshold."""
+    show_yaml = project.episodes_dir / "show.yaml"
+    text = show_yaml.read_text(encoding="utf-8")
+    assert "bitrate: 96 " in text
+    show_yaml.write_text(text.replace("bitrate: 96 ", "bitrate: 320"), encoding="utf-8")
+
+
+def add_long_episode(project: Project) -> None:
+    """An episode whose MP3 (~6.5 MiB: 170 s of pink noise at 320 kbps) is a two-part
+    upload with the fault storage's 5 MiB parts."""
+    source = project.episodes_dir / "audio/long.wav"
+    noise = "anoisesrc=d=170:c=pink:r=44100:a=0.2"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", noise, "-ac", "1", str(source)],
+        check=True,
+        timeout=60,
+    )
+    sample = (project.root / SAMPLE_EPISODE).read_text(encoding="utf-8")
+    episode = (
+        sample.replace("2026-11-20 09:00:00", "2026-11-21 09:00:00")
+        .replace(GUID, "2f1b8c7e-long-episode")
+        .replace("episodes/audio/sample-clip.mp3", "episodes/audio/long.wav")
+        .replace('title: "Welcome to the Depth First Learning Interviews"', 'title: "Long"')
+    )
+    (project.episodes_dir / "2026-11-21-long.md").write_text(episode, encoding="utf-8")
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_radosgw_killed_mid_upload_leaves_the_feed_and_a_re_run_completes(
+    project: Project,
+    s3_fault_bucket: tuple[S3Client, str],
+    s3_fault_storage: S3Storage,
+    s3_rgw_ctl: Callable[[str], None],
+) -> None:
+    admin, bucket = s3_fault_bucket
+    storage = s3_fault_storage
+    higher_bitrate(project)
+    show = show_for(project, bucket, storage.prefix)
+    first = run(project, storage, RunOptions(), show=show)  # a feed exists before the fault
+    assert [plan.action for plan in first.plans] == ["encode"]
+    feed_before = admin.get_object(Bucket=bucket, Key="podcast/interviews.xml")["Body"].read()
+    add_long_episode(project)
+    local_before = snapshot(project.root / "feeds")
+    keys_before = keys_in(admin, bucket)
+
+    killed = threading.Event()
+
+    def kill_after_first_part(**_: Any) -> None:
+        if not killed.is_set():
+            killed.set()
+            killer = threading.Thread(target=s3_rgw_ctl, args=("kill",))
+            killer.start()
+            killer.join()  # the rest of the upload meets a dead server
+
+    storage.client.meta.events.register("after-call.s3.UploadPart", kill_after_first_part)
+    with pytest.raises(StorageError) as failure:
+        run(project, storage, RunOptions(), show=show)
+    assert killed.is_set()
+    message = str(failure.value)
+    assert (
+        message.startswith("Failed to upload ") and f" to {bucket}/podcast/audio/long-" in message
+    )
+    s3_rgw_ctl("start")
+
+    assert admin.get_object(Bucket=bucket, Key="podcast/interviews.xml")["Body"].read() == (
+        feed_before
+    )
+    assert snapshot(project.root / "feeds") == local_before
+    assert keys_in(admin, bucket) == keys_before  # the half-uploaded MP3 is not an object
+    assert len(admin.list_multipart_uploads(Bucket=bucket).get("Uploads", [])) == 1
+
+    again = run(project, storage, RunOptions(), show=show)  # the re-run
+    assert [plan.action for plan in again.plans] == ["current", "encode"]
+    assert [entry.title for entry in again.diff.added] == ["Long"]
+    record = again.published[0]
+    head = admin.head_object(Bucket=bucket, Key=f"podcast/{record.audio_key}")
+    assert head["ContentLength"] == record.audio_bytes > 5 * (1 << 20)
+    assert str(head["ETag"]).strip('"').endswith("-2")  # a real multipart object
+    stored_feed = admin.get_object(Bucket=bucket, Key="podcast/interviews.xml")["Body"].read()
+    assert stored_feed == (project.root / FEED).read_bytes()
+    parsed = podcastparser.parse(show.feed_url, io.BytesIO(stored_feed))
+    assert [episode["guid"] for episode in parsed["episodes"]] == ["2f1b8c7e-long-episode", GUID]
+
+    state = json.loads((project.root / STATE).read_text())
+    expected = {"podcast/interviews.xml", f"podcast/{state['show_artwork_key']}"}
+    for entry in state["episodes"].values():
+        for name in ("audio_key", "chapters_key", "transcript_key", "artwork_key"):
+            expected.add(f"podcast/{entry[name]}")
+    assert keys_in(admin, bucket) == sorted(expected)
+    assert len(expected) == 2 + 2 * 4
+    assert admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
