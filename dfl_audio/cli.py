@@ -135,8 +135,10 @@ def cli(ctx: click.Context, root: Path, verbose: bool, quiet: bool) -> None:
     """Publish the Depth First Learning interviews: validate, normalize, tag, upload, feed."""
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
-    if not verbose:
-        logging.getLogger("botocore").setLevel(logging.ERROR)
+    # Even with --verbose: botocore's debug log prints request headers, and with them the
+    # access key id and session token. Our own loggers say what was sent where.
+    for noisy in ("botocore", "boto3", "s3transfer", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
     ctx.obj = State(root, verbose, quiet)
 
 

@@ -38,7 +38,12 @@ CHAPTERS_VERSION = "1.2.0"
 _CDATA_UNSAFE = ("]]>", "\r")
 # Reading back our own feed: no DTDs, no entities, no network.
 _PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_blank_text=True,  # indentation is not content: digests ignore it
 )
 
 
@@ -207,17 +212,18 @@ def _summarize_item(item: etree._Element) -> FeedEntrySummary:
 
 
 def item_digest(item: etree._Element) -> str:
-    """SHA-256 of the item's canonical XML (C14N 2.0, blank text stripped).
+    """SHA-256 of the item's canonical XML (libxml2's C14N, in C: fast for 1,000 items).
 
-    Canonical form makes CDATA and escaped text, attribute order and indentation equal, so
-    only a real change in the item changes the digest.
+    Canonical form makes CDATA and escaped text, attribute order and empty-element syntax
+    equal, so only a real change in the item changes the digest.
     """
-    canonical: str = etree.canonicalize(etree.tostring(item, encoding="unicode"), strip_text=True)
-    return sha256_bytes(canonical.encode("utf-8"))
+    return sha256_bytes(etree.tostring(item, method="c14n"))
 
 
 def diff_feeds(old: bytes | None, new: bytes) -> FeedDiff:
     """What ``new`` adds, changes and removes relative to ``old`` (``None``: no old feed)."""
+    if old == new:
+        return FeedDiff(added=[], changed=[], removed=[])
     before = summarize_feed(old) if old is not None else {}
     after = summarize_feed(new)
     return FeedDiff(
@@ -239,19 +245,23 @@ def merge_foreign_items(ours: bytes, theirs: bytes | None, known_guids: set[str]
     is carried into our feed, items ordered newest first by ``pubDate``. Returns ``ours``
     unchanged, byte for byte, when there is nothing foreign to keep.
     """
-    if theirs is None:
+    if theirs is None or theirs == ours:
         return ours
-    their_root = etree.fromstring(theirs, _PARSER)
-    our_guids = set(summarize_feed(ours))
-    foreign = [
+    parser = etree.XMLParser(strip_cdata=False, resolve_entities=False, no_network=True)
+    their_root = etree.fromstring(theirs, parser)
+    candidates = [
         item
         for item in their_root.iterfind("channel/item")
-        if (guid := (item.findtext("guid") or "").strip()) not in known_guids
-        and guid not in our_guids
+        if (item.findtext("guid") or "").strip() not in known_guids
+    ]
+    if not candidates:
+        return ours
+    our_guids = set(summarize_feed(ours))
+    foreign = [
+        item for item in candidates if (item.findtext("guid") or "").strip() not in our_guids
     ]
     if not foreign:
         return ours
-    parser = etree.XMLParser(strip_cdata=False, resolve_entities=False, no_network=True)
     root = etree.fromstring(ours, parser)
     channel = root.find("channel")
     assert channel is not None  # summarize_feed checked the shape
@@ -262,9 +272,22 @@ def merge_foreign_items(ours: bytes, theirs: bytes | None, known_guids: set[str]
     for item in sorted(items, key=_item_sort_key):
         item.tail = "\n  "
         channel.append(item)
+    _keep_latest_build_date(channel, their_root.find("channel"))
     log.info("kept %d item(s) another publisher added to the stored feed", len(foreign))
     xml: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True)
     return xml
+
+
+def _keep_latest_build_date(ours: etree._Element, theirs: etree._Element | None) -> None:
+    """A merged feed was last built when the later of the two was: both clones agree."""
+    mine, other = (
+        ours.find("lastBuildDate"),
+        theirs.find("lastBuildDate") if theirs is not None else None,
+    )
+    if mine is None or other is None or not other.text or not mine.text:
+        return
+    if parsedate_to_datetime(other.text) > parsedate_to_datetime(mine.text):
+        mine.text = other.text
 
 
 def _item_sort_key(item: etree._Element) -> tuple[float, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
@@ -17,8 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from dfl_audio import audio
-from dfl_audio.artwork import tag_cover
 from dfl_audio.episodes import Project
 from dfl_audio.errors import ConflictError, FeedError
 from dfl_audio.feed import FeedDiff, chapters_json, diff_feeds, merge_foreign_items, render_feed
@@ -27,7 +26,6 @@ from dfl_audio.models import Episode, FeedItem, Published, Show
 from dfl_audio.progress import Reporter, Silent, accumulate
 from dfl_audio.state import PublishState, load_state, save_state
 from dfl_audio.storage import Storage
-from dfl_audio.tags import write_tags
 from dfl_audio.validate import load_catalog, transcript_type
 
 log = logging.getLogger(__name__)
@@ -108,6 +106,10 @@ def run(
     )
     state_path = project.state_file(show)
     state = load_state(state_path)
+    identity = storage_identity(show)
+    if state.storage != identity:
+        state = _start_over_in(identity, state, project.rel(state_path), options)
+        episodes = all_episodes  # everything published must now be stored in the new place
     targets = {episode.meta.guid for episode in episodes}
     if options.only:  # naming a withdrawn episode publishes it again
         state.withdrawn = [guid for guid in state.withdrawn if guid not in targets]
@@ -134,6 +136,32 @@ def run(
     state = _store_side_files(project, show, all_episodes, state, storage, now)
     save_state(state_path, state)
     return _write_feed(project, show, storage, state, all_episodes, plans, published, options, now)
+
+
+def storage_identity(show: Show) -> str:
+    """Where published files live, as the state records it: location, plus endpoint for S3."""
+    location = show.storage.location
+    if not location.startswith("s3://"):
+        return location
+    endpoint = show.storage.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+    return f"{location} at {endpoint}"
+
+
+def _start_over_in(
+    identity: str, state: PublishState, state_rel: str, options: RunOptions
+) -> PublishState:
+    """The state describes files in another storage: nothing it lists is stored here yet."""
+    if state.episodes and not options.process_audio:
+        raise FeedError(
+            f"the published files are in {state.storage or 'another storage'}, not {identity}; "
+            "run dfl-audio publish to store them there first",
+            state_rel,
+        )
+    if state.episodes:
+        log.warning(
+            "storage changed from %s to %s: publishing everything again", state.storage, identity
+        )
+    return PublishState(storage=identity, withdrawn=state.withdrawn)
 
 
 def plan_episode(
@@ -194,6 +222,9 @@ def _publish_audio(
     now: datetime,
 ) -> Published:
     """Probe, measure, normalize + encode, tag, store and verify one episode's audio."""
+    from dfl_audio import audio  # numpy/scipy/mutagen load only when audio work is due
+    from dfl_audio.tags import write_tags
+
     assert episode.meta.audio is not None
     source = project.root / episode.meta.audio
     source_size, source_mtime_ns = source_fingerprint(source)
@@ -237,6 +268,8 @@ def _publish_audio(
 
 
 def _tag_cover(project: Project, show: Show, episode: Episode) -> bytes:
+    from dfl_audio.artwork import tag_cover
+
     artwork = episode.meta.artwork or show.artwork
     return tag_cover(project.root / artwork)
 

@@ -22,6 +22,7 @@ class PublishState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int = 1
+    storage: str | None = None  # where the keys below live (see publish.storage_identity)
     show_artwork_key: str | None = None
     episodes: dict[str, Published] = {}
     withdrawn: list[str] = []  # GUIDs taken out by ``unpublish``: kept out until published again

@@ -7,6 +7,7 @@ episode numbers a serial show needs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -151,7 +152,13 @@ def _artwork(
     missing = _existing_file(root, parsed, rel_path, field)
     if missing:
         return missing
-    return [
-        _at(parsed, field, f"{rel_path}: {message}")
-        for message in artwork_problems(root / rel_path, show_level=show_level)
-    ]
+    path = root / rel_path
+    stat = path.stat()
+    messages = _artwork_problems(path, stat.st_size, stat.st_mtime_ns, show_level)
+    return [_at(parsed, field, f"{rel_path}: {message}") for message in messages]
+
+
+@functools.lru_cache(maxsize=256)
+def _artwork_problems(path: Path, size: int, mtime_ns: int, show_level: bool) -> tuple[str, ...]:
+    """Artwork decoded once per file version: episodes often share one image."""
+    return tuple(artwork_problems(path, show_level=show_level))

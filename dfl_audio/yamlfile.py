@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 
 Loc = tuple[str | int, ...]
+# One parse gives both the nodes (with lines) and the data; LibYAML's parser when built in.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -49,15 +51,18 @@ class YamlSyntaxError(ValueError):
 
 def load_with_lines(text: str, offset: int = 0) -> tuple[Any, LineMap]:
     """Parse YAML safely and map every field path to its line (shifted by ``offset``)."""
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + offset if mark is not None else None
         raise YamlSyntaxError(f"malformed YAML: {exc.problem or exc.context}", line) from exc
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(f"malformed YAML: {exc}", None) from exc
+    finally:
+        loader.dispose()
     line_map = LineMap()
     if node is not None:
         _walk(node, (), line_map, offset)

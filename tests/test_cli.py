@@ -85,7 +85,7 @@ def test_no_traceback_unless_verbose(project: Project) -> None:
     assert code == 1
     assert "Traceback" not in err
     assert err == (
-        "Error: episodes/show.yaml:2: malformed YAML: expected ',' or ']', but got '<stream end>'\n"
+        "Error: episodes/show.yaml:2: malformed YAML: did not find expected ',' or ']'\n"
     )
     result = CliRunner().invoke(cli, ["--root", str(project.root), "--verbose", "validate"])
     assert result.exit_code == 1

@@ -8,6 +8,7 @@ decoded and re-measured by ffmpeg, the ID3 tags read back by mutagen.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import tempfile
@@ -371,3 +372,23 @@ def test_two_publishers_keep_each_others_episodes(project: Project, tmp_path: Pa
     # and A, publishing again, keeps B's episode too
     run(project, shared, RunOptions(now=NOW))
     assert [e["guid"] for e in parsed_feed(project)["episodes"]] == ["guid-from-b", GUID]
+
+
+def test_feed_refuses_a_storage_that_does_not_hold_the_published_files(project: Project) -> None:
+    publish_now(project)
+    result = CliRunner().invoke(
+        cli, ["--root", str(project.root), "feed", "--storage", "elsewhere"]
+    )
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: feeds/interviews.published.json: the published files are in storage, not "
+        "elsewhere; run dfl-audio publish to store them there first\n",
+    )
+    assert not (project.root / "elsewhere").exists()
+    moved = CliRunner().invoke(
+        cli, ["--root", str(project.root), "publish", "--storage", "elsewhere"]
+    )
+    assert moved.exit_code == 0, moved.output
+    feed = (project.root / "elsewhere/interviews.xml").read_bytes()
+    for url in re.findall(rb'(?:url|href)="https://audio\.depthfirstlearning\.com/([^"]+)"', feed):
+        assert (project.root / "elsewhere" / url.decode()).is_file(), url

@@ -447,12 +447,6 @@ def test_verbose_output_never_shows_the_secret_key(verbose_failure: str) -> None
     assert SECRET not in verbose_failure
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (cli.py): --verbose sets botocore to DEBUG, whose 'Sending http request' "
-    "lines print the Authorization header (Credential=<access key id>/...) and the "
-    "X-Amz-Security-Token header",
-)
 def test_verbose_output_never_shows_the_access_key_id_or_session_token(
     verbose_failure: str,
 ) -> None:
@@ -490,13 +484,6 @@ def test_two_publishers_to_one_bucket_keep_both_episodes(tmp_path: Path, s3: S3)
     assert guids(s3.body("pod/interviews.xml")) == [other_guid, GUID]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (feed.py merge_foreign_items + publish.last_build): with two publishers every "
-    "run rewrites the stored feed although nothing changed: foreign items are re-parsed "
-    "without strip_cdata=False (CDATA becomes escaped text) and lastBuildDate comes from "
-    "the local state only, so the two clones' feeds differ forever",
-)
 def test_with_two_publishers_a_run_that_changes_nothing_writes_nothing(
     tmp_path: Path, s3: S3
 ) -> None:
@@ -588,12 +575,6 @@ def test_unpublish_writes_the_feed_before_deleting_the_files(project: Project, s
 # -- bugs found -----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (publish.py): the state file does not record WHICH storage holds the files, "
-    "so after a publish to one storage (the local preview folder) a publish to S3 treats "
-    "every object as stored and writes a feed whose enclosures do not exist there",
-)
 def test_switching_storage_uploads_everything_the_new_feed_points_to(
     project: Project, s3: S3
 ) -> None:
