@@ -54,6 +54,10 @@ class Project:
 
     def rel(self, path: Path) -> str:
         """A path as the editor knows it: relative to the repository root when inside it."""
+        if not path.is_absolute() and ".." not in path.parts:
+            return path.as_posix()
+        if path.is_relative_to(self.root) and ".." not in path.parts:
+            return path.relative_to(self.root).as_posix()  # no filesystem access needed
         try:
             return path.resolve().relative_to(self.root.resolve()).as_posix()
         except ValueError:

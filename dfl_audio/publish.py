@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -138,12 +138,12 @@ def run(
     return _write_feed(project, show, storage, state, all_episodes, plans, published, options, now)
 
 
-def storage_identity(show: Show) -> str:
+def storage_identity(show: Show, env: Mapping[str, str] = os.environ) -> str:
     """Where published files live, as the state records it: location, plus endpoint for S3."""
     location = show.storage.location
     if not location.startswith("s3://"):
         return location
-    endpoint = show.storage.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+    endpoint = show.storage.endpoint_url or env.get("AWS_ENDPOINT_URL") or "AWS"
     return f"{location} at {endpoint}"
 
 

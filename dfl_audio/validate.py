@@ -8,6 +8,7 @@ episode numbers a serial show needs.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -16,6 +17,7 @@ from dfl_audio.artwork import artwork_problems
 from dfl_audio.episodes import Parsed, Project, read_episode, read_show
 from dfl_audio.errors import EpisodeError, Problem
 from dfl_audio.models import Episode, Show
+from dfl_audio.parse_cache import cache_for
 
 TRANSCRIPT_TYPES = {".vtt": "text/vtt", ".srt": "application/x-subrip", ".json": "application/json"}
 
@@ -44,11 +46,13 @@ def load_catalog(project: Project, only: Sequence[Path] = ()) -> Catalog:
     catches a slug or GUID that another file already uses.
     """
     show_file = read_show(project)
-    parsed = [read_episode(project, path) for path in project.episode_files()]
+    cache = cache_for(project)
+    parsed = [cache.read(project, path) for path in project.episode_files()]
     wanted = {project.rel(path) for path in only}
     if wanted:
         missing = wanted - {item.rel for item in parsed}
         parsed += [read_episode(project, project.root / rel) for rel in sorted(missing)]
+    cache.save()
     problems = list(show_file.problems)
     if show_file.item is not None:
         problems += show_problems(project.root, show_file)
@@ -136,9 +140,15 @@ def _existing_file(
     path = root / rel_path
     if not path.is_file():
         return [_at(parsed, field, f"file not found: {rel_path}")]
-    if not path.resolve().is_relative_to(root.resolve()):
+    if not os.path.realpath(path).startswith(_real_root(root)):
         return [_at(parsed, field, f"{rel_path} points outside the repository")]
     return []
+
+
+@functools.lru_cache(maxsize=8)
+def _real_root(root: Path) -> str:
+    """The repository's real path with a trailing separator: a symlink may not lead out."""
+    return os.path.join(os.path.realpath(root), "")
 
 
 def _artwork(

@@ -135,6 +135,21 @@ def write_state(project: Project) -> None:
     save_state(project.state_file(show), state)
 
 
+def claim_storage(project: Project, options: list[str], env: dict[str, str]) -> None:
+    """Record in the state that the case's storage holds the files, as a publish there would."""
+    from dfl_audio.config import Overrides, effective_show
+    from dfl_audio.publish import storage_identity
+    from dfl_audio.state import load_state
+
+    show = read_show(project).item
+    assert show is not None
+    show = effective_show(show, Overrides(*_storage_and_url(options)), env)
+    state_path = project.state_file(show)
+    state = load_state(state_path)
+    state.storage = storage_identity(show, env)
+    save_state(state_path, state)
+
+
 def edit_one_title(project: Project, run: int) -> None:
     """A metadata edit: one episode's title changes (the feed changes, no audio does)."""
     path = sorted(project.episodes_dir.glob("*-bench-0000.md"))[0]
@@ -320,6 +335,7 @@ def main() -> None:
         for number, (kind, label, options, env) in enumerate(cases):
             project = Project(Path(tmp) / f"case{number}")
             shutil.copytree(template.root, project.root)
+            claim_storage(project, options, env)
             result = bench(label, project, options, env, args.runs)
             results.append((kind, label, result))
             print_row(kind, label, result)

@@ -193,3 +193,32 @@ def test_read_show_reports_missing_file(tmp_path: Path) -> None:
 def test_control_character_in_notes_is_located(project: Project) -> None:
     edit(project.root / SAMPLE_EPISODE, "This trailer is made", "This trailer\x0c is made")
     assert problems_of(project) == [W + ":23: notes: contain control character U+000C"]
+
+
+def test_symlink_out_of_the_repository_is_refused(project: Project, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    outside = tmp_path_factory.mktemp("outside") / "secret.vtt"
+    outside.write_text("WEBVTT\n")
+    (project.root / "episodes/audio/linked.vtt").symlink_to(outside)
+    edit(project.root / SAMPLE_EPISODE, "sample-clip.vtt", "linked.vtt")
+    assert problems_of(project) == [
+        W + ":9: transcript: episodes/audio/linked.vtt points outside the repository"
+    ]
+
+
+def test_cached_parse_is_used_only_while_the_file_is_unchanged(project: Project) -> None:
+    first = load_catalog(project)
+    assert (project.root / ".dfl-audio/episodes.json").is_file()
+    again = load_catalog(project)
+    assert again.episodes == first.episodes
+    edit(project.root / SAMPLE_EPISODE, 'title: "Welcome to', 'title: "Hello to')
+    edited = {e.path: e.meta.title for e in load_catalog(project).episodes}
+    assert edited[SAMPLE_EPISODE] == "Hello to the Depth First Learning Interviews"
+    edit(project.root / SAMPLE_EPISODE, "explicit: false", "explicit: often")
+    assert [p.field for p in load_catalog(project).problems] == ["explicit"]
+    assert [p.field for p in load_catalog(project).problems] == ["explicit"]  # never cached
+
+
+def test_damaged_cache_is_ignored(project: Project) -> None:
+    load_catalog(project)
+    (project.root / ".dfl-audio/episodes.json").write_text("{not json")
+    assert load_catalog(project).problems == []
