@@ -109,3 +109,16 @@ def test_new_scaffolds_a_valid_draft_with_a_fresh_guid(project: Project) -> None
     code, _, err = invoke(project, "new", "Emergent Abilities, Revisited!")
     assert code == 1
     assert err == f"Error: {match.group(1)}: already exists; choose another title\n"
+
+
+def test_doctor_on_local_storage(project: Project) -> None:
+    code, out, err = invoke(project, "doctor")
+    lines = out.splitlines()
+    assert (code, err, len(lines)) == (0, "", 3), out
+    assert re.fullmatch(r"ok   ffmpeg: \S+ .*\((system|imageio-ffmpeg): .*ffmpeg.*\)", lines[0])
+    assert lines[1].startswith("ok   storage writable: wrote dfl-audio-doctor/")
+    assert lines[2] == (
+        "ok   public URL: local folder: preview with dfl-audio serve; "
+        "deploy it at https://audio.depthfirstlearning.com/"
+    )
+    assert not list((project.root / "storage").rglob("*.txt"))

@@ -584,3 +584,24 @@ def test_switching_storage_uploads_everything_the_new_feed_points_to(
     stored = s3.body("pod/interviews.xml")
     missing = linked_keys(stored, s3.public_url()) - set(s3.keys())
     assert missing == set(), f"the feed points to objects never uploaded: {sorted(missing)}"
+
+
+def test_doctor_reports_a_private_bucket_and_what_to_fix(project: Project, s3: S3) -> None:
+    result = dfl(
+        project,
+        "doctor",
+        "--storage",
+        f"s3://{s3.bucket}/pod",
+        "--public-url",
+        f"{s3.endpoint}/{s3.bucket}/pod/",
+    )
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 1
+    assert lines[0].startswith("ok   ffmpeg: ")
+    assert lines[1].startswith("ok   storage writable: wrote dfl-audio-doctor/")
+    assert lines[2].startswith(f"FAIL public GET: {s3.endpoint}/{s3.bucket}/pod/dfl-audio-doctor/")
+    assert "answered 403: allow anonymous s3:GetObject with a bucket policy" in lines[2]
+    assert result.stderr == "Error: some checks failed\n"
+    # the probe object is cleaned up
+    listed = s3.admin.list_objects_v2(Bucket=s3.bucket).get("Contents", [])
+    assert [o["Key"] for o in listed if "doctor" in o["Key"]] == []
