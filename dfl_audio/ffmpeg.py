@@ -1,0 +1,391 @@
+"""The one place that finds and runs ffmpeg.
+
+ffmpeg is the decoder of truth and the MP3 encoder. On a fresh machine without a system
+ffmpeg we fall back to the static binary in the ``imageio-ffmpeg`` wheel, which has libmp3lame
+but no ffprobe, so nothing here uses ffprobe. Audio moves through pipes in bounded chunks:
+no intermediate file, never the whole signal in memory. Every subprocess is killed and
+reaped in a ``finally`` so Ctrl-C or an exception leaves no child behind.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import fcntl
+import functools
+import logging
+import os
+import queue
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, BinaryIO, Literal, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from dfl_audio.errors import AudioError
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "DFL_AUDIO_FFMPEG"
+_PIPE_BYTES = 1 << 20  # ask Linux for 1 MiB pipes so both ends keep busy
+_F_SETPIPE_SZ = 1031
+_STDERR_LINES = 40
+
+
+@dataclass(frozen=True)
+class FfmpegInfo:
+    """Which ffmpeg we run, for ``dfl-audio doctor``; ``forced`` when set by the env var."""
+
+    path: str
+    version: str
+    source: Literal["system", "imageio-ffmpeg"]
+    forced: bool = False
+
+
+@functools.cache
+def ffmpeg_info() -> FfmpegInfo:
+    """Locate ffmpeg: ``$DFL_AUDIO_FFMPEG``, else the system one on PATH, else imageio's."""
+    forced = os.environ.get(ENV_VAR)
+    if forced:
+        return _info_for(forced, forced=True)
+    system = shutil.which("ffmpeg")
+    if system:
+        return _info_for(system, forced=False)
+    return _info_for(_imageio_exe(), forced=False)
+
+
+def _imageio_exe() -> str:
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except Exception as exc:  # the wheel raises RuntimeError when its binary is missing
+        raise AudioError(
+            "ffmpeg not found: install ffmpeg or the imageio-ffmpeg package", original=exc
+        ) from exc
+
+
+def _info_for(path: str, *, forced: bool) -> FfmpegInfo:
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise AudioError(f"ffmpeg is not an executable file (from ${ENV_VAR}?)", path)
+    try:
+        done = subprocess.run(
+            [path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AudioError(f"cannot run ffmpeg: {exc}", path, exc) from exc
+    first = done.stdout.splitlines()[0] if done.stdout else ""
+    match = re.match(r"ffmpeg version (\S+)", first)
+    if done.returncode != 0 or not match:
+        raise AudioError("not a working ffmpeg (-version failed)", path)
+    source: Literal["system", "imageio-ffmpeg"] = (
+        "imageio-ffmpeg" if "imageio_ffmpeg" in path else "system"
+    )
+    return FfmpegInfo(path=path, version=match.group(1), source=source, forced=forced)
+
+
+def _base() -> list[str]:
+    return [ffmpeg_info().path, "-hide_banner", "-nostdin"]
+
+
+def describe(path: Path) -> str:
+    """ffmpeg's own description of an input (``ffmpeg -i``; stderr text, exit code ignored)."""
+    try:
+        done = subprocess.run(
+            [*_base(), "-i", str(path)], capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AudioError(f"ffmpeg could not read the file: {exc}", path, exc) from exc
+    return done.stderr.decode("utf-8", "replace")
+
+
+def _grow_pipe(handle: IO[bytes]) -> None:
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(handle.fileno(), _F_SETPIPE_SZ, _PIPE_BYTES)
+
+
+class _StderrTail:
+    """Drains a child's stderr in a thread (so it never blocks), keeping the last lines."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.lines: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
+        self.count = 0
+        self._thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, stream: IO[bytes]) -> None:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                self.lines.append(line)
+                self.count += 1
+
+    def join(self) -> list[str]:
+        self._thread.join(timeout=10)
+        return list(self.lines)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Kill (if still running) and reap a child; safe to call twice."""
+    if proc.poll() is None:
+        proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+@dataclass
+class DecodeReport:
+    """How a finished decode went: exit code and ffmpeg's error lines (``-v error``)."""
+
+    returncode: int
+    errors: list[str]
+
+
+class Decoder:
+    """Streams float32 frames ``(n, channels)`` from an ffmpeg child writing raw PCM.
+
+    A reader thread keeps up to two chunks ready, so waiting for the pipe overlaps with our
+    numpy work (the GIL is released while reading).
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes], channels: int, sample_format: str) -> None:
+        self._proc = proc
+        self.channels = channels
+        self._int16 = sample_format == "s16le"
+        assert proc.stdout is not None and proc.stderr is not None
+        self._stdout = cast(BinaryIO, proc.stdout)
+        self._stderr = _StderrTail(proc.stderr)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        self._closed = threading.Event()
+        self._reader: threading.Thread | None = None
+        self.report: DecodeReport | None = None
+
+    def chunks(self, frames: int) -> Iterator[npt.NDArray[np.float32]]:
+        """Yield chunks of ``frames`` frames (the last may be shorter)."""
+        width = self.channels * (2 if self._int16 else 4)
+        self._reader = threading.Thread(target=self._read_all, args=(frames * width,))
+        self._reader.daemon = True
+        self._reader.start()
+        while (data := self._queue.get()) is not None:
+            usable = len(data) - len(data) % width
+            if usable:
+                yield self._frames(data[:usable])
+        self.report = DecodeReport(self._proc.wait(), self._stderr.join())
+
+    def _frames(self, data: bytes) -> npt.NDArray[np.float32]:
+        if self._int16:
+            ints = np.frombuffer(data, dtype="<i2").reshape(-1, self.channels)
+            return ints.astype(np.float32) * np.float32(1 / 32768)
+        return np.frombuffer(data, dtype="<f4").reshape(-1, self.channels)
+
+    def _read_all(self, size: int) -> None:
+        while not self._closed.is_set():
+            data = self._read(size)
+            if data:
+                self._put(data)
+            if len(data) < size:
+                break
+        self._put(None)
+
+    def _put(self, item: bytes | None) -> None:
+        while not self._closed.is_set():
+            with contextlib.suppress(queue.Full):
+                self._queue.put(item, timeout=0.2)
+                return
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._reader is not None:
+            self._reader.join(timeout=10)
+
+    def _read(self, size: int) -> bytes:
+        buf = bytearray(size)
+        view = memoryview(buf)
+        got = 0
+        while got < size:
+            n = self._stdout.readinto(view[got:])  # type: ignore[attr-defined]
+            if not n:
+                break
+            got += n
+        return bytes(buf) if got == size else bytes(buf[:got])
+
+
+@contextlib.contextmanager
+def decode(
+    path: Path,
+    channels: int,
+    sample_rate: int | None = None,
+    *,
+    sample_format: Literal["f32le", "s16le"] = "f32le",
+) -> Iterator[Decoder]:
+    """Decode the first audio stream to raw PCM (``channels``; ``sample_rate`` if given).
+
+    ``s16le`` halves the bytes through the pipe; use it only for 16-bit sources.
+    """
+    cmd = [*_base(), "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
+    cmd += ["-ac", str(channels)]
+    if sample_rate:
+        cmd += ["-ar", str(sample_rate)]
+    codec = "pcm_s16le" if sample_format == "s16le" else "pcm_f32le"
+    cmd += ["-f", sample_format, "-acodec", codec, "pipe:1"]
+    proc = _spawn(cmd, path, stdin=False)
+    decoder: Decoder | None = None
+    try:
+        assert proc.stdout is not None
+        _grow_pipe(proc.stdout)
+        decoder = Decoder(proc, channels, sample_format)
+        yield decoder
+    finally:
+        _stop(proc)
+        if decoder is not None:
+            decoder.close()
+
+
+class Encoder:
+    """Writes float32 frames to an ``ffmpeg ... libmp3lame`` child from a writer thread.
+
+    The thread lets our numpy work overlap with the encoder (the queue holds at most a few
+    chunks, so memory stays bounded).
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes], dst: Path) -> None:
+        assert proc.stdin is not None and proc.stderr is not None
+        self._proc = proc
+        self._dst = dst
+        self._stdin = proc.stdin
+        self._stderr = _StderrTail(proc.stderr)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._failure is not None:
+                continue
+            try:
+                self._stdin.write(item)
+            except (BrokenPipeError, OSError) as exc:
+                self._failure = exc
+
+    def write(self, frames: npt.NDArray[np.float32]) -> None:
+        """Queue float frames in [-1, 1) as 16-bit PCM (LAME encodes s16 input fastest)."""
+        if self._failure is not None:
+            self._raise("the MP3 encoder stopped early", self._failure)
+        scaled = np.clip(np.rint(frames * np.float32(32768)), -32768, 32767)
+        self._queue.put(scaled.astype("<i2").tobytes())
+
+    def finish(self) -> None:
+        """Close the input, wait for the encoder, and raise if it failed."""
+        self._queue.put(None)
+        self._thread.join()
+        with contextlib.suppress(OSError):
+            self._stdin.close()
+        code = self._proc.wait()
+        if code != 0 or self._failure is not None:
+            self._raise(f"MP3 encoder failed (exit {code})", self._failure)
+
+    def abort(self) -> None:
+        """After the child is gone: drop queued chunks and let the writer thread end."""
+        self._failure = self._failure or RuntimeError("aborted")
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _raise(self, message: str, original: BaseException | None) -> None:
+        lines = self._stderr.join()
+        detail = f": {lines[-1]}" if lines else ""
+        raise AudioError(message + detail, self._dst, original)
+
+
+@contextlib.contextmanager
+def encode_mp3(
+    dst: Path, *, sample_rate: int, channels: int, bitrate_kbps: int
+) -> Iterator[Encoder]:
+    """An MP3 encoder fed frames on stdin; CBR libmp3lame, no tags (tags.py adds them)."""
+    cmd = [*_base(), "-v", "error", "-f", "s16le", "-ar", str(sample_rate)]
+    cmd += ["-ac", str(channels), "-i", "pipe:0", "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k"]
+    cmd += ["-map_metadata", "-1", "-id3v2_version", "0", "-write_xing", "1", "-y", str(dst)]
+    proc = _spawn(cmd, dst, stdin=True)
+    encoder: Encoder | None = None
+    try:
+        assert proc.stdin is not None
+        _grow_pipe(proc.stdin)
+        encoder = Encoder(proc, dst)
+        yield encoder
+    finally:
+        _stop(proc)
+        if encoder is not None:
+            encoder.abort()
+
+
+def _spawn(cmd: list[str], path: Path, *, stdin: bool) -> subprocess.Popen[bytes]:
+    log.debug("running %s", " ".join(cmd))
+    try:
+        return subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if stdin else subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except OSError as exc:
+        raise AudioError(f"cannot start ffmpeg: {exc}", path, exc) from exc
+
+
+def ebur128(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of a file by ffmpeg's own ``ebur128=peak=true``."""
+    cmd = [*_base(), "-nostats", "-i", str(path), "-map", "0:a:0"]
+    cmd += ["-filter:a", "ebur128=peak=true", "-f", "null", "-"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=3600, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AudioError(f"ffmpeg ebur128 failed: {exc}", path, exc) from exc
+    text = done.stderr.decode("utf-8", "replace")
+    summary = text[text.rfind("Summary:") :]
+    lufs = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    if done.returncode != 0 or not lufs or not peak:
+        raise AudioError("ffmpeg ebur128 gave no summary", path)
+    return float(lufs.group(1)), float(peak.group(1))
+
+
+@functools.cache
+def mp3_level_offset(sample_rate: int, channels: int, bitrate_kbps: int) -> float:
+    """dB the MP3 encoder changes the level by (LAME's CBR modes lower it ~0.45 dB at 128k).
+
+    Measured once per setting by a 1 s round trip of speech-band noise through pipes, so the
+    loudness target holds on the MP3 itself whatever LAME build is installed.
+    """
+    rng = np.random.default_rng(1770)
+    noise = rng.standard_normal((sample_rate, channels))
+    spectrum = np.fft.rfft(noise, axis=0)
+    freqs = np.fft.rfftfreq(len(noise), 1 / sample_rate)[:, None]
+    spectrum *= (freqs > 100) & (freqs < 6000)
+    signal_ = np.fft.irfft(spectrum, n=len(noise), axis=0)
+    signal_ *= 0.05 / np.sqrt(np.mean(signal_**2))
+    pcm = signal_.astype("<f4").tobytes()
+    fmt = ["-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels)]
+    encode = [*_base(), "-v", "error", *fmt, "-i", "pipe:0", "-c:a", "libmp3lame"]
+    encode += ["-b:a", f"{bitrate_kbps}k", "-f", "mp3", "pipe:1"]
+    decode = [*_base(), "-v", "error", "-f", "mp3", "-i", "pipe:0", *fmt, "pipe:1"]
+    try:
+        mp3 = subprocess.run(encode, input=pcm, capture_output=True, check=True, timeout=60)
+        back = subprocess.run(decode, input=mp3.stdout, capture_output=True, check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise AudioError(f"cannot calibrate the MP3 encoder: {exc}", original=exc) from exc
+    decoded = np.frombuffer(back.stdout, dtype="<f4").astype(np.float64)
+    middle = decoded[len(decoded) // 6 : -len(decoded) // 6]
+    reference = signal_.reshape(-1)[len(decoded) // 6 : -len(decoded) // 6]
+    return float(10 * np.log10(np.mean(middle**2) / np.mean(reference**2)))

@@ -1,0 +1,281 @@
+"""probe / measure / normalize_to_mp3 on real files, checked by ffmpeg's own ebur128 meter."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from audio_fixtures import export, run_ffmpeg, sine, speech, write_wav
+from pydub import AudioSegment
+
+from dfl_audio import audio, ffmpeg
+from dfl_audio.errors import AudioError
+from dfl_audio.models import AudioSettings
+
+TARGET = AudioSettings()
+
+
+@pytest.fixture(scope="module")
+def voice(tmp_path_factory: pytest.TempPathFactory) -> AudioSegment:
+    """Six seconds of two-voice espeak-ng speech (mono, 22.05 kHz)."""
+    return speech(tmp_path_factory.mktemp("speech"), 6.0)
+
+
+def _children() -> set[int]:
+    """Our live child processes, from /proc (zombies count: they were not reaped)."""
+    pids: set[int] = set()
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as handle:
+            pids.update(int(pid) for pid in handle.read().split())
+    return pids
+
+
+def _normalize(src: Path, dst: Path, settings: AudioSettings = TARGET) -> audio.EncodeResult:
+    found = audio.probe(src)
+    measured = audio.measure(src, found)
+    return audio.normalize_to_mp3(src, dst, found, measured, settings)
+
+
+def _assert_on_target(mp3: Path, settings: AudioSettings = TARGET) -> None:
+    lufs, peak = audio.measure_file_with_ffmpeg(mp3)
+    assert lufs == pytest.approx(settings.loudness, abs=0.5)
+    assert peak <= settings.true_peak
+    found = audio.probe(mp3)
+    assert (found.codec, found.sample_rate, found.channels) == (
+        "mp3",
+        settings.sample_rate,
+        settings.channels,
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "codec", "container", "bits"),
+    [
+        ("wav16", "pcm_s16le", "wav", 16),
+        ("wav24", "pcm_s24le", "wav", 24),
+        ("wav32", "pcm_s32le", "wav", 32),
+        ("wavf32", "pcm_f32le", "wav", 32),
+        ("flac", "flac", "flac", 16),
+        ("mp3", "mp3", "mp3", None),
+        ("m4a", "aac", "mp4", 16),
+        ("opus", "opus", "ogg", None),
+    ],
+)
+def test_every_input_format_lands_on_target(
+    voice: AudioSegment,
+    tmp_path: Path,
+    kind: str,
+    codec: str,
+    container: str,
+    bits: int | None,
+) -> None:
+    src = export(voice, tmp_path, "in", kind, gain_db=-6)
+    found = audio.probe(src)
+    assert (found.codec, found.container, found.channels) == (codec, container, 2)
+    assert found.sample_rate == 48000
+    assert found.duration == pytest.approx(6.0, abs=0.1)
+    if bits is not None and container in ("wav", "flac"):
+        assert found.bits_per_sample == bits
+    result = _normalize(src, tmp_path / "out.mp3")
+    assert result.duration == pytest.approx(6.0, abs=0.1)
+    _assert_on_target(result.path)
+
+
+@pytest.mark.parametrize(
+    ("gain_db", "limited"),
+    [(+12.0, False), (-25.0, True), (-45.0, True), (-12.0, True)],
+    ids=["loud-clipping", "quiet", "near-silent", "moderate"],
+)
+def test_levels_land_on_target(
+    voice: AudioSegment, tmp_path: Path, gain_db: float, limited: bool
+) -> None:
+    src = export(voice, tmp_path, "in", "wav16", gain_db=gain_db)
+    found = audio.probe(src)
+    measured = audio.measure(src, found)
+    result = audio.normalize_to_mp3(src, tmp_path / "out.mp3", found, measured, TARGET)
+    assert result.limited is limited  # speech's crest needs the limiter; clipped audio not
+    assert result.output_true_peak_dbtp <= TARGET.true_peak - audio.MP3_MARGIN_DB + 0.01
+    if gain_db > 0:
+        assert any("clipping" in warning for warning in measured.warnings)
+    _assert_on_target(result.path)
+
+
+def test_mono_output_from_stereo_and_stereo_from_mono(voice: AudioSegment, tmp_path: Path) -> None:
+    stereo = export(voice, tmp_path, "stereo", "wav16", gain_db=-10)
+    # AES TD1004: -19 LUFS for mono (a mono downmix of a peaky source cannot reach -16
+    # at -1 dBTP without heavy limiting).
+    mono_settings = AudioSettings(loudness=-19.0, channels=1, bitrate=64, sample_rate=48000)
+    _normalize(stereo, tmp_path / "mono.mp3", mono_settings)
+    _assert_on_target(tmp_path / "mono.mp3", mono_settings)
+    mono = export(voice, tmp_path, "mono", "flac", gain_db=-20, channels=1, rate=44100)
+    _normalize(mono, tmp_path / "stereo.mp3")
+    _assert_on_target(tmp_path / "stereo.mp3")
+
+
+def test_other_targets_are_honoured(voice: AudioSegment, tmp_path: Path) -> None:
+    src = export(voice, tmp_path, "in", "wav16", gain_db=-3)
+    settings = AudioSettings(loudness=-19.0, true_peak=-2.0, bitrate=192)
+    _normalize(src, tmp_path / "out.mp3", settings)
+    _assert_on_target(tmp_path / "out.mp3", settings)
+
+
+def test_our_meter_agrees_with_ffmpeg(voice: AudioSegment, tmp_path: Path) -> None:
+    src = export(voice, tmp_path, "in", "wav24", gain_db=-8)
+    measured = audio.measure(src, audio.probe(src))
+    lufs, peak = audio.measure_file_with_ffmpeg(src)
+    assert measured.integrated_lufs == pytest.approx(lufs, abs=0.15)
+    assert measured.true_peak_dbtp == pytest.approx(peak, abs=0.3)
+
+
+def test_progress_reports_audio_seconds_per_pass(voice: AudioSegment, tmp_path: Path) -> None:
+    src = export(voice, tmp_path, "in", "wav16")
+    found = audio.probe(src)
+    seen: list[float] = []
+    measured = audio.measure(src, found, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(measured.duration)
+    assert measured.duration == pytest.approx(found.duration, abs=0.01)
+    encoded: list[float] = []
+    audio.normalize_to_mp3(src, tmp_path / "o.mp3", found, measured, TARGET, encoded.append)
+    assert encoded[-1] == pytest.approx(measured.duration, abs=0.001)
+
+
+def test_long_silences_warn(voice: AudioSegment, tmp_path: Path) -> None:
+    padded = AudioSegment.silent(7000, 22050) + voice + AudioSegment.silent(6000, 22050)
+    src = export(padded, tmp_path, "padded", "wav16")
+    measured = audio.measure(src, audio.probe(src))
+    assert measured.leading_silence == pytest.approx(7.3, abs=0.3)
+    assert any("leading silence" in warning for warning in measured.warnings)
+    assert any("trailing silence" in warning for warning in measured.warnings)
+
+
+# --- rejections ----------------------------------------------------------------------------
+
+
+def _fails(path: Path, fragment: str) -> AudioError:
+    with pytest.raises(AudioError) as caught:
+        audio.measure(path, audio.probe(path))
+    assert fragment in str(caught.value)
+    assert str(caught.value).startswith(str(path))
+    return caught.value
+
+
+def _cut_in_half(path: Path) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def test_missing_empty_and_not_audio(tmp_path: Path) -> None:
+    _fails(tmp_path / "nope.wav", "file not found")
+    (tmp_path / "empty.mp3").write_bytes(b"")
+    _fails(tmp_path / "empty.mp3", "empty file (0 bytes)")
+    (tmp_path / "notes.mp3").write_text("these are show notes, not audio\n" * 50)
+    _fails(tmp_path / "notes.mp3", "not an audio file")
+    _fails(tmp_path, "not a regular file")
+
+
+def test_video_only_is_rejected(tmp_path: Path) -> None:
+    video = tmp_path / "video.mp4"
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc=duration=1:size=64x64:rate=10", str(video))
+    _fails(video, "no audio stream (video or image only)")
+
+
+@pytest.mark.parametrize("kind", ["wav16", "flac", "mp3", "m4a"])
+def test_truncated_files_are_rejected(voice: AudioSegment, tmp_path: Path, kind: str) -> None:
+    src = _cut_in_half(export(voice, tmp_path, "cut", kind))
+    with pytest.raises(AudioError) as caught:
+        audio.measure(src, audio.probe(src))
+    message = str(caught.value)
+    assert any(word in message for word in ("truncated", "corrupt", "not an audio file"))
+
+
+def test_corrupt_middle_is_rejected(voice: AudioSegment, tmp_path: Path) -> None:
+    src = export(voice, tmp_path, "broken", "flac")
+    data = bytearray(src.read_bytes())
+    rng = np.random.default_rng(5)
+    middle = len(data) // 2
+    data[middle : middle + 4000] = rng.integers(0, 256, 4000, dtype=np.uint8).tobytes()
+    src.write_bytes(bytes(data))
+    _fails(src, "corrupt")
+
+
+def test_silence_is_rejected(tmp_path: Path) -> None:
+    src = write_wav(tmp_path / "silent.wav", np.zeros((48000 * 3, 2)))
+    _fails(src, "silent")
+    faint = write_wav(tmp_path / "faint.wav", sine(3, 440, 10 ** (-85 / 20))[:, None])
+    _fails(faint, "silent")
+
+
+# --- processes and ffmpeg choice -------------------------------------------------------------
+
+
+def test_encoder_failure_leaves_no_process(voice: AudioSegment, tmp_path: Path) -> None:
+    src = export(voice, tmp_path, "in", "wav16")
+    found = audio.probe(src)
+    measured = audio.measure(src, found)
+    before = _children()
+    with pytest.raises(AudioError, match="MP3 encoder"):
+        audio.normalize_to_mp3(src, tmp_path / "no" / "dir" / "o.mp3", found, measured, TARGET)
+    assert _children() <= before
+
+
+def test_interrupt_mid_encode_leaves_no_process(voice: AudioSegment, tmp_path: Path) -> None:
+    src = export(voice, tmp_path, "in", "wav16")
+    found = audio.probe(src)
+    measured = audio.measure(src, found)
+    before = _children()
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        audio.normalize_to_mp3(src, tmp_path / "o.mp3", found, measured, TARGET, interrupt)
+    assert _children() <= before
+
+
+@pytest.fixture
+def forced_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    import imageio_ffmpeg
+
+    path = imageio_ffmpeg.get_ffmpeg_exe()
+    monkeypatch.setenv(ffmpeg.ENV_VAR, path)
+    ffmpeg.ffmpeg_info.cache_clear()
+    ffmpeg.mp3_level_offset.cache_clear()
+    yield path
+    monkeypatch.delenv(ffmpeg.ENV_VAR)
+    ffmpeg.ffmpeg_info.cache_clear()
+    ffmpeg.mp3_level_offset.cache_clear()
+
+
+def test_system_ffmpeg_is_the_default() -> None:
+    info = ffmpeg.ffmpeg_info()
+    if os.environ.get(ffmpeg.ENV_VAR) or not shutil.which("ffmpeg"):
+        pytest.skip("no system ffmpeg on PATH here")
+    assert info.source == "system" and not info.forced
+    assert info.path == shutil.which("ffmpeg") and info.version
+
+
+def test_imageio_ffmpeg_runs_the_whole_pipeline(
+    forced_ffmpeg: str, voice: AudioSegment, tmp_path: Path
+) -> None:
+    info = ffmpeg.ffmpeg_info()
+    assert (info.path, info.source, info.forced) == (forced_ffmpeg, "imageio-ffmpeg", True)
+    src = export(voice, tmp_path, "in", "flac", gain_db=-9)
+    _normalize(src, tmp_path / "out.mp3")
+    assert AudioSegment.converter == forced_ffmpeg
+    _assert_on_target(tmp_path / "out.mp3")
+
+
+def test_a_bad_forced_ffmpeg_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ffmpeg.ENV_VAR, "/nonexistent/ffmpeg")
+    ffmpeg.ffmpeg_info.cache_clear()
+    try:
+        with pytest.raises(AudioError, match="not an executable file"):
+            ffmpeg.ffmpeg_info()
+    finally:
+        monkeypatch.delenv(ffmpeg.ENV_VAR)
+        ffmpeg.ffmpeg_info.cache_clear()
