@@ -232,13 +232,14 @@ def _publish_audio(
     probe = audio.probe(source)
     with reporter.stage(f"measure {episode.slug}", probe.duration, "s") as update:
         measurement = audio.measure(source, probe, progress=update)
-    for warning in measurement.warnings:
-        log.warning("%s: %s", episode.meta.audio, warning)
+
     mp3 = workdir / f"{episode.slug}.mp3"
     with reporter.stage(f"encode {episode.slug}", probe.duration, "s") as update:
         encoded = audio.normalize_to_mp3(
             source, mp3, probe, measurement, show.audio, progress=update
         )
+    for warning in (*measurement.warnings, *encoded.warnings):
+        log.warning("%s: %s", episode.meta.audio, warning)
     cover = _tag_cover(project, show, episode)
     write_tags(
         mp3, show, episode, duration=encoded.duration, cover_jpeg=cover, feed_url=show.feed_url
