@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -106,9 +105,8 @@ def run(
     )
     state_path = project.state_file(show)
     state = load_state(state_path)
-    identity = storage_identity(show)
-    if state.storage != identity:
-        state = _start_over_in(identity, state, project.rel(state_path), options)
+    if state.storage != storage.identity(create=False):
+        state = _start_over_in(storage, state, project.rel(state_path), options)
         episodes = all_episodes  # everything published must now be stored in the new place
     targets = {episode.meta.guid for episode in episodes}
     if options.only:  # naming a withdrawn episode publishes it again
@@ -138,29 +136,20 @@ def run(
     return _write_feed(project, show, storage, state, all_episodes, plans, published, options, now)
 
 
-def storage_identity(show: Show, env: Mapping[str, str] = os.environ) -> str:
-    """Where published files live, as the state records it: location, plus endpoint for S3."""
-    location = show.storage.location
-    if not location.startswith("s3://"):
-        return location
-    endpoint = show.storage.endpoint_url or env.get("AWS_ENDPOINT_URL") or "AWS"
-    return f"{location} at {endpoint}"
-
-
 def _start_over_in(
-    identity: str, state: PublishState, state_rel: str, options: RunOptions
+    storage: Storage, state: PublishState, state_rel: str, options: RunOptions
 ) -> PublishState:
-    """The state describes files in another storage: nothing it lists is stored here yet."""
+    """The state describes files in another storage (or a new, emptied or freshly cloned
+    local folder): nothing it lists is stored here yet, so everything is published again."""
     if state.episodes and not options.process_audio:
         raise FeedError(
-            f"the published files are in {state.storage or 'another storage'}, not {identity}; "
-            "run dfl-audio publish to store them there first",
+            f"the published files are not in {storage.description} (another storage, or a new "
+            "or emptied folder); run dfl-audio publish to store them there first",
             state_rel,
         )
     if state.episodes:
-        log.warning(
-            "storage changed from %s to %s: publishing everything again", state.storage, identity
-        )
+        log.warning("%s does not hold what was published: publishing it again", storage.description)
+    identity = storage.identity(create=not options.dry_run)
     return PublishState(storage=identity, withdrawn=state.withdrawn)
 
 

@@ -140,6 +140,10 @@ class S3Storage:
     def endpoint_url(self) -> str:
         return self.client.meta.endpoint_url
 
+    def identity(self, *, create: bool) -> str:
+        """The bucket, prefix and endpoint: the same objects whichever machine publishes."""
+        return f"{self.description} at {self.endpoint_url}"
+
     def full_key(self, key: str) -> str:
         """The object key in the bucket: the storage prefix joined to ``key``."""
         check_key(key)

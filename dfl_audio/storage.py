@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,11 @@ class Storage(Protocol):
     """
 
     description: str  # "s3://bucket/prefix" or "local folder <path>/", for messages
+
+    def identity(self, *, create: bool) -> str:
+        """Which storage this is, as the publish state records it: files listed for another
+        identity are not here. ``create`` lets a storage mark itself (a local folder)."""
+        ...
 
     def head(self, key: str) -> StoredObject | None:
         """What is stored under ``key``, or None."""
@@ -152,6 +158,19 @@ class LocalStorage:
 
     def path_for(self, key: str) -> Path:
         return self.root / check_key(key)
+
+    def identity(self, *, create: bool) -> str:
+        """A random id kept inside the folder: a new, emptied or re-cloned folder has another
+        one (or none), so nothing a state file lists is assumed to be in it."""
+        marker = self.root / INDEX_DIR / "storage-id"
+        try:
+            return "local:" + marker.read_text(encoding="ascii").strip()
+        except (FileNotFoundError, NotADirectoryError):
+            if not create:
+                return "local:unmarked"
+        with _wrap_os_errors(f"Failed to mark {self.description} as dfl-audio storage"):
+            atomic_write_bytes(marker, uuid.uuid4().hex.encode())
+        return self.identity(create=False)
 
     def head(self, key: str) -> StoredObject | None:
         path = self.path_for(key)

@@ -138,15 +138,23 @@ def write_state(project: Project) -> None:
 def claim_storage(project: Project, options: list[str], env: dict[str, str]) -> None:
     """Record in the state that the case's storage holds the files, as a publish there would."""
     from dfl_audio.config import Overrides, effective_show
-    from dfl_audio.publish import storage_identity
     from dfl_audio.state import load_state
+    from dfl_audio.storage import open_storage
 
     show = read_show(project).item
     assert show is not None
     show = effective_show(show, Overrides(*_storage_and_url(options)), env)
+    saved = dict(os.environ)
+    os.environ.update(env)  # boto3 reads the endpoint and credentials from the environment
+    try:
+        storage = open_storage(show.storage.location, root=project.root, settings=show.storage)
+        identity = storage.identity(create=True)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     state_path = project.state_file(show)
     state = load_state(state_path)
-    state.storage = storage_identity(show, env)
+    state.storage = identity
     save_state(state_path, state)
 
 

@@ -379,10 +379,12 @@ def test_feed_refuses_a_storage_that_does_not_hold_the_published_files(project: 
     result = CliRunner().invoke(
         cli, ["--root", str(project.root), "feed", "--storage", "elsewhere"]
     )
+    elsewhere = (project.root / "elsewhere").resolve()
     assert (result.exit_code, result.stderr) == (
         1,
-        "Error: feeds/interviews.published.json: the published files are in storage, not "
-        "elsewhere; run dfl-audio publish to store them there first\n",
+        "Error: feeds/interviews.published.json: the published files are not in local folder "
+        f"{elsewhere}/ (another storage, or a new or emptied folder); run dfl-audio publish "
+        "to store them there first\n",
     )
     assert not (project.root / "elsewhere").exists()
     moved = CliRunner().invoke(
@@ -392,3 +394,16 @@ def test_feed_refuses_a_storage_that_does_not_hold_the_published_files(project: 
     feed = (project.root / "elsewhere/interviews.xml").read_bytes()
     for url in re.findall(rb'(?:url|href)="https://audio\.depthfirstlearning\.com/([^"]+)"', feed):
         assert (project.root / "elsewhere" / url.decode()).is_file(), url
+
+
+def test_a_fresh_or_emptied_storage_folder_gets_everything_again(project: Project) -> None:
+    """A clone has the state file but not the git-ignored storage folder it describes."""
+    publish_now(project)
+    shutil.rmtree(project.root / "storage")
+    result = publish_now(project)
+    assert [(plan.action, plan.reason) for plan in result.plans] == [
+        ("encode", "not published yet")
+    ]
+    feed = (project.root / FEED).read_bytes()
+    for key in re.findall(rb'(?:url|href)="https://audio\.depthfirstlearning\.com/([^"]+)"', feed):
+        assert (project.root / "storage" / key.decode()).is_file(), key
