@@ -186,8 +186,8 @@ def feed(
             click.echo("feed is up to date")
         return
     options = RunOptions(process_audio=False, allow_removal=allow_removal)
-    result = _run(state, options, Overrides(storage, public_url))
-    _report(state, result)
+    show, result = _run(state, options, Overrides(storage, public_url))
+    _report(state, result, show)
 
 
 @cli.command()
@@ -217,7 +217,7 @@ def publish(
         dry_run=dry_run,
         allow_removal=allow_removal,
     )
-    result = _run(state, options, Overrides(storage, public_url))
+    show, result = _run(state, options, Overrides(storage, public_url))
     if as_json:
         records = [json.loads(record.model_dump_json()) for record in result.published]
         click.echo(
@@ -227,7 +227,7 @@ def publish(
             )
         )
         return
-    _report(state, result)
+    _report(state, result, show)
 
 
 @cli.command()
@@ -247,7 +247,7 @@ def unpublish(
 
     show, store = _show_and_storage(state, Overrides(storage, public_url))
     result = take_out(state.project, store, episode, delete_audio=delete_audio, show=show)
-    _report(state, result)
+    _report(state, result, show)
 
 
 @cli.command()
@@ -301,14 +301,14 @@ def _show_and_storage(state: State, overrides: Overrides) -> tuple[Show, Storage
     return show, store
 
 
-def _run(state: State, options: RunOptions, overrides: Overrides) -> RunResult:
+def _run(state: State, options: RunOptions, overrides: Overrides) -> tuple[Show, RunResult]:
     from dfl_audio.publish import run
 
     show, store = _show_and_storage(state, overrides)
-    return run(state.project, store, options, state.reporter(), show=show)
+    return show, run(state.project, store, options, state.reporter(), show=show)
 
 
-def _report(state: State, result: RunResult) -> None:
+def _report(state: State, result: RunResult, show: Show) -> None:
     if state.quiet:
         return
     for plan in result.plans:
@@ -333,6 +333,10 @@ def _report(state: State, result: RunResult) -> None:
         else ("updated" if result.feed_changed else "unchanged")
     )
     click.echo(f"feed {status}: {result.feed_path} ({result.feed_url})")
+    if not show.storage.location.startswith("s3://") and not result.dry_run:
+        click.echo(
+            f"preview: dfl-audio serve, then subscribe to http://127.0.0.1:8000/{show.feed_name}"
+        )
 
 
 def main() -> None:

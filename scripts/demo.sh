@@ -6,6 +6,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 .venv/bin/dfl-audio validate
-.venv/bin/dfl-audio publish
-echo
-echo "Preview it as a podcast app would: .venv/bin/dfl-audio serve   (then subscribe to the URL it prints)"
+.venv/bin/dfl-audio publish   # ends with the feed's path and how to preview it (dfl-audio serve)

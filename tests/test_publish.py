@@ -407,3 +407,29 @@ def test_a_fresh_or_emptied_storage_folder_gets_everything_again(project: Projec
     feed = (project.root / FEED).read_bytes()
     for key in re.findall(rb'(?:url|href)="https://audio\.depthfirstlearning\.com/([^"]+)"', feed):
         assert (project.root / "storage" / key.decode()).is_file(), key
+
+
+def test_invalid_episode_writes_nothing(project: Project) -> None:
+    edit(project.root / SAMPLE_EPISODE, "explicit: false", "explicit: perhaps")
+    result = CliRunner().invoke(cli, ["--root", str(project.root), "publish"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {SAMPLE_EPISODE}:6: explicit:")
+    assert not (project.root / "storage").exists()
+    assert list((project.root / "feeds").iterdir()) == []
+
+
+def test_analytics_prefix_wraps_enclosures_only(project: Project) -> None:
+    edit(
+        project.show_file,
+        "  location: storage",
+        "  location: storage\n"
+        "  analytics_prefix: https://op3.dev/e,pg=d0353db7-a715-5b55-adbd-72f8142a995d/",
+    )
+    publish_now(project)
+    episode = parsed_feed(project)["episodes"][0]
+    url = episode["enclosures"][0]["url"]
+    assert url.startswith(
+        "https://op3.dev/e,pg=d0353db7-a715-5b55-adbd-72f8142a995d/audio.depthfirstlearning.com/audio/welcome-"
+    )
+    xml = (project.root / FEED).read_text()
+    assert 'podcast:transcript url="https://audio.depthfirstlearning.com/audio/welcome-' in xml
