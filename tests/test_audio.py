@@ -98,7 +98,8 @@ def test_levels_land_on_target(
     measured = audio.measure(src, found)
     result = audio.normalize_to_mp3(src, tmp_path / "out.mp3", found, measured, TARGET)
     assert result.limited is limited  # speech's crest needs the limiter; clipped audio not
-    assert result.output_true_peak_dbtp <= TARGET.true_peak - audio.MP3_MARGIN_DB + 0.01
+    assert result.pcm_true_peak_dbtp <= TARGET.true_peak - audio.MP3_MARGIN_DB + 0.01
+    assert result.output_true_peak_dbtp <= TARGET.true_peak
     if gain_db > 0:
         assert any("clipping" in warning for warning in measured.warnings)
     _assert_on_target(result.path)
@@ -279,3 +280,76 @@ def test_a_bad_forced_ffmpeg_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
     finally:
         monkeypatch.delenv(ffmpeg.ENV_VAR)
         ffmpeg.ffmpeg_info.cache_clear()
+
+
+# --- the MP3's own true peak -----------------------------------------------------------------
+
+LOW_BITRATE_MONO = AudioSettings(loudness=-16.0, channels=1, bitrate=64, sample_rate=48000)
+
+
+def test_mp3_true_peak_holds_on_heavily_limited_low_bitrate_mono(
+    voice: AudioSegment, tmp_path: Path
+) -> None:
+    """Loud, clipped speech limited hard and coded at 64k mono: where LAME overshoots most."""
+    src = export(voice, tmp_path, "loud", "wav16", gain_db=+9)
+    result = _normalize(src, tmp_path / "out.mp3", LOW_BITRATE_MONO)
+    lufs, peak = audio.measure_file_with_ffmpeg(result.path)
+    assert peak <= LOW_BITRATE_MONO.true_peak
+    assert lufs == pytest.approx(LOW_BITRATE_MONO.loudness, abs=0.5)
+    assert result.output_true_peak_dbtp <= LOW_BITRATE_MONO.true_peak
+    assert result.output_true_peak_dbtp == pytest.approx(peak, abs=0.3)  # the MP3's, not PCM's
+
+
+def test_an_mp3_over_the_ceiling_is_re_encoded_with_a_wider_margin(
+    voice: AudioSegment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no margin at all, LAME's overshoot puts the first encode over the ceiling."""
+    monkeypatch.setattr(audio, "MP3_MARGIN_DB", 0.0)
+    src = export(voice, tmp_path, "loud", "wav16", gain_db=+9)
+    result = _normalize(src, tmp_path / "out.mp3", LOW_BITRATE_MONO)
+    assert result.guard_reencodes >= 1 and result.passes >= 2
+    assert result.limiter_margin_db > 0.0
+    lufs, peak = audio.measure_file_with_ffmpeg(result.path)
+    assert peak <= LOW_BITRATE_MONO.true_peak
+    assert lufs == pytest.approx(LOW_BITRATE_MONO.loudness, abs=0.5)
+    assert not any("true peak" in warning for warning in result.warnings)
+
+
+# --- direct PCM WAV reading ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["wav16", "wav24", "wav32", "wavf32"])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_direct_wav_reading_matches_ffmpeg(
+    voice: AudioSegment, tmp_path: Path, kind: str, channels: int
+) -> None:
+    src = export(voice, tmp_path, "in", kind, gain_db=-3, channels=channels)
+    found = audio.probe(src)
+    layout = audio._wav_layout(src, found)
+    assert layout is not None and layout.channels == channels
+    direct = np.concatenate(list(audio._wav_chunks(src, layout, 0, layout.frames, 10007)))
+    with ffmpeg.decode(src, channels) as decoder:
+        decoded = np.concatenate(list(decoder.chunks(8192)))
+    assert direct.shape == decoded.shape
+    np.testing.assert_allclose(direct, decoded, rtol=0, atol=1e-7)
+
+
+def test_split_measure_of_a_wav_equals_one_pass_through_ffmpeg(tmp_path: Path) -> None:
+    """Long enough to be metered as two halves on two threads; a FLAC of the same samples
+    goes through the ffmpeg decoder in one pass."""
+    rng = np.random.default_rng(3)
+    seconds = 8
+    envelope = np.repeat(rng.uniform(0.05, 0.9, seconds * 10), 4800)[:, None]
+    frames = rng.standard_normal((48000 * seconds, 2)) * 0.2 * envelope
+    src = write_wav(tmp_path / "noise.wav", np.clip(frames, -1, 1))
+    flac = tmp_path / "noise.flac"
+    run_ffmpeg("-i", str(src), str(flac))
+    direct = audio.measure(src, audio.probe(src))
+    piped = audio.measure(flac, audio.probe(flac))
+    assert direct.integrated_lufs == pytest.approx(piped.integrated_lufs, abs=1e-9)
+    assert direct.mono_lufs == pytest.approx(piped.mono_lufs, abs=1e-9)
+    assert direct.true_peak_dbtp == pytest.approx(piped.true_peak_dbtp, abs=1e-6)
+    assert direct.clipped_samples == piped.clipped_samples
+    assert direct.duration == piped.duration
+    assert direct.summary is not None and piped.summary is not None
+    np.testing.assert_array_equal(direct.summary.subblock_peak_db, piped.summary.subblock_peak_db)

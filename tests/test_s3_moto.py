@@ -20,6 +20,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
 from moto.server import ThreadedMotoServer
+from s3_helpers import WRITES, count_calls
 
 from dfl_audio.errors import ConflictError, StorageError
 from dfl_audio.mediatypes import FEED, IMMUTABLE
@@ -31,7 +32,6 @@ MiB = 1 << 20
 BUCKET = "dfl-test"
 SECRET = "moto-secret-never-shown"
 ACCESS = "AKIAMOTOTESTKEY00001"
-WRITES = ("PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload")
 SMALL_PARTS = make_transfer_config(threshold=5 * MiB, chunksize=5 * MiB, concurrency=3)
 
 
@@ -51,17 +51,6 @@ def s3_storage(s3_env: None) -> Iterator[S3Storage]:
         client = make_client(StorageSettings(), max_attempts=1)
         client.create_bucket(Bucket=BUCKET)
         yield S3Storage(client, BUCKET, "podcast", transfer_config=SMALL_PARTS)
-
-
-def count_calls(storage: S3Storage) -> Counter[str]:
-    """Counts every request by operation name, as the client is about to send it."""
-    calls: Counter[str] = Counter()
-
-    def hook(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
-    storage.client.meta.events.register("before-call.s3", hook)
-    return calls
 
 
 def writes(calls: Counter[str]) -> int:
@@ -93,7 +82,7 @@ def test_re_put_of_unchanged_objects_makes_zero_puts(s3_storage: S3Storage, tmp_
     path, sha = make_file(tmp_path / "ep.mp3", 11 * MiB)
     s3_storage.put_file("audio/ep.mp3", path, sha256=sha)
     s3_storage.put_bytes("chapters/ep.json", b'{"version": "1.2.0"}')
-    calls = count_calls(s3_storage)
+    calls = count_calls(s3_storage.client)
     obj, uploaded = s3_storage.put_file("audio/ep.mp3", path, sha256=sha)
     again, uploaded_again = s3_storage.put_bytes("chapters/ep.json", b'{"version": "1.2.0"}')
     assert (uploaded, uploaded_again) == (False, False)
@@ -103,7 +92,7 @@ def test_re_put_of_unchanged_objects_makes_zero_puts(s3_storage: S3Storage, tmp_
 
 def test_a_changed_object_under_the_same_key_is_uploaded_again(s3_storage: S3Storage):
     s3_storage.put_bytes("show.txt", b"old")
-    calls = count_calls(s3_storage)
+    calls = count_calls(s3_storage.client)
     obj, uploaded = s3_storage.put_bytes("show.txt", b"new")
     assert uploaded is True and calls["PutObject"] == 1
     assert s3_storage.get("show.txt") == (b"new", obj.etag)
@@ -111,7 +100,7 @@ def test_a_changed_object_under_the_same_key_is_uploaded_again(s3_storage: S3Sto
 
 def test_multipart_above_the_threshold_with_verified_sha256(s3_storage: S3Storage, tmp_path):
     path, sha = make_file(tmp_path / "long.mp3", 11 * MiB)
-    calls = count_calls(s3_storage)
+    calls = count_calls(s3_storage.client)
     obj, uploaded = s3_storage.put_file("audio/long.mp3", path, sha256=sha)
     assert uploaded is True and obj.sha256 == sha and obj.size == 11 * MiB
     assert calls["CreateMultipartUpload"] == 1 and calls["UploadPart"] == 3

@@ -12,13 +12,9 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +23,8 @@ import podcastparser
 import pytest
 from click.testing import CliRunner, Result
 from lxml import etree
+from project_fixtures import project
+from s3_helpers import WRITES, count_calls, http_get, make_public
 
 from dfl_audio.cli import cli
 from dfl_audio.config import Overrides, effective_show
@@ -40,22 +38,15 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 pytestmark = pytest.mark.integration
+__all__ = ["project"]
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_EPISODE = "episodes/2026-11-20-welcome.md"
 GUID = "190bd4dd-f34d-4f16-a06a-213eaff1a95a"
 FEED = "feeds/interviews.xml"
 STATE = "feeds/interviews.published.json"
-WRITES = ("PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload")
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=300, must-revalidate"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Project:
-    shutil.copytree(REPO / "episodes", tmp_path / "episodes")
-    (tmp_path / "feeds").mkdir()
-    return Project(tmp_path)
 
 
 def endpoint() -> str:
@@ -76,37 +67,6 @@ def show_for(project: Project, bucket: str, prefix: str) -> Show:
     assert show is not None
     overrides = Overrides(f"s3://{bucket}/{prefix}", public_url(bucket, prefix))
     return effective_show(show, overrides)
-
-
-def count_calls(client: S3Client) -> Counter[str]:
-    calls: Counter[str] = Counter()
-
-    def hook(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
-    client.meta.events.register("before-call.s3", hook)
-    return calls
-
-
-def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, Any]:
-    """An anonymous GET, as a podcast app makes it."""
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read(), response.headers
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), error.headers
-
-
-def make_public(client: S3Client, bucket: str) -> None:
-    statement = {
-        "Effect": "Allow",
-        "Principal": "*",
-        "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-    }
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    client.put_bucket_policy(Bucket=bucket, Policy=policy)
 
 
 def keys_in(client: S3Client, bucket: str) -> list[str]:

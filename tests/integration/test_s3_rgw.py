@@ -8,17 +8,14 @@ Run: ``bash scripts/ci_s3.sh`` (starts and stops the server), or with a server a
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
-import urllib.error
-import urllib.request
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from s3_helpers import WRITES, count_calls, http_get, make_public
 
 from dfl_audio.errors import ConflictError, StorageError
 from dfl_audio.mediatypes import FEED, IMMUTABLE
@@ -31,44 +28,12 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.integration
 
 MiB = 1 << 20
-WRITES = ("PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload")
 
 
 def make_file(path: Path, size: int) -> tuple[Path, str]:
     data = os.urandom(size)
     path.write_bytes(data)
     return path, hashlib.sha256(data).hexdigest()
-
-
-def count_calls(storage: S3Storage) -> Counter[str]:
-    calls: Counter[str] = Counter()
-
-    def hook(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
-    storage.client.meta.events.register("before-call.s3", hook)
-    return calls
-
-
-def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, Any]:
-    """An anonymous GET, as a podcast app makes it."""
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read(), response.headers
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), error.headers
-
-
-def make_public(client: S3Client, bucket: str) -> None:
-    statement = {
-        "Effect": "Allow",
-        "Principal": "*",
-        "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-    }
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    client.put_bucket_policy(Bucket=bucket, Policy=policy)
 
 
 def test_put_verify_and_zero_puts_on_re_put(s3_rgw_storage: S3Storage, tmp_path: Path):
@@ -78,7 +43,7 @@ def test_put_verify_and_zero_puts_on_re_put(s3_rgw_storage: S3Storage, tmp_path:
     assert uploaded and small_uploaded
     assert obj.sha256 == sha and obj.size == 12 * MiB and obj.etag and obj.etag.endswith("-3")
     assert small.etag == hashlib.md5(b'{"chapters": []}').hexdigest()
-    calls = count_calls(s3_rgw_storage)
+    calls = count_calls(s3_rgw_storage.client)
     assert s3_rgw_storage.put_file("audio/long.mp3", path, sha256=sha) == (obj, False)
     assert s3_rgw_storage.put_bytes("chapters/long.json", b'{"chapters": []}') == (small, False)
     assert sum(calls[name] for name in WRITES) == 0
