@@ -98,42 +98,72 @@ def run(
     """
     reporter = reporter or Silent()
     now = options.now or datetime.now(UTC)
-    file_show, all_episodes = load_catalog(project).require_valid()
+    file_show, episodes = load_catalog(project).require_valid()
     show = show or file_show
-    episodes = (
-        load_catalog(project, options.only).require_valid()[1] if options.only else all_episodes
-    )
     state_path = project.state_file(show)
     state = load_state(state_path)
-    if state.storage != storage.identity(create=False):
+    moved = state.storage != storage.identity(create=False)
+    if moved:
         state = _start_over_in(storage, state, project.rel(state_path), options)
-        episodes = all_episodes  # everything published must now be stored in the new place
-    targets = {episode.meta.guid for episode in episodes}
-    if options.only:  # naming a withdrawn episode publishes it again
-        state.withdrawn = [guid for guid in state.withdrawn if guid not in targets]
-    else:
-        targets -= set(state.withdrawn)
+    chosen = _chosen_episodes(project, episodes, state, options, everything=moved)
     plans = [
-        plan_episode(project, show, episode, state, options, now)
-        for episode in all_episodes
-        if episode.meta.guid in targets and episode.is_due(now)
+        plan_episode(project, show, episode, state, options)
+        for episode in chosen
+        if episode.is_due(now)
     ]
     if options.dry_run:
-        return _dry_run(project, show, storage, state, all_episodes, plans, now)
+        return _dry_run(project, show, storage, state, episodes, plans, now)
+    published = _process_audio(project, show, storage, state, plans, reporter, now)
+    state = _store_side_files(project, show, episodes, state, storage)
+    save_state(state_path, state)
+    return _write_feed(project, show, storage, state, episodes, plans, published, options, now)
 
+
+def _chosen_episodes(
+    project: Project,
+    episodes: list[Episode],
+    state: PublishState,
+    options: RunOptions,
+    *,
+    everything: bool,
+) -> list[Episode]:
+    """The episodes this run is about: the ones named (a withdrawal no longer holds them
+    back: ``state.withdrawn`` forgets them), else all that were not withdrawn."""
+    if not options.only or everything:
+        return [episode for episode in episodes if episode.meta.guid not in state.withdrawn]
+    wanted = {project.rel(path) for path in options.only}
+    unknown = sorted(wanted - {episode.path for episode in episodes})
+    if unknown:
+        raise FeedError("not an episode file of this show (episodes/*.md)", unknown[0])
+    chosen = [episode for episode in episodes if episode.path in wanted]
+    named = {episode.meta.guid for episode in chosen}
+    state.withdrawn = [guid for guid in state.withdrawn if guid not in named]
+    return chosen
+
+
+def _process_audio(
+    project: Project,
+    show: Show,
+    storage: Storage,
+    state: PublishState,
+    plans: list[EpisodePlan],
+    reporter: Reporter,
+    now: datetime,
+) -> list[Published]:
+    """Encode and store every planned episode; the state is saved after each one, so an
+    interrupted run keeps what it finished."""
     published: list[Published] = []
     with tempfile.TemporaryDirectory(prefix="dfl-audio-") as workdir:
         for plan in plans:
-            if plan.action == "encode":
-                record = _publish_audio(
-                    project, show, plan.episode, storage, Path(workdir), reporter, now
-                )
-                state.episodes[plan.episode.meta.guid] = record
-                published.append(record)
-                save_state(state_path, state)  # the audio is stored: remember it at once
-    state = _store_side_files(project, show, all_episodes, state, storage, now)
-    save_state(state_path, state)
-    return _write_feed(project, show, storage, state, all_episodes, plans, published, options, now)
+            if plan.action != "encode":
+                continue
+            record = _publish_audio(
+                project, show, plan.episode, storage, Path(workdir), reporter, now
+            )
+            state.episodes[record.guid] = record
+            published.append(record)
+            save_state(project.state_file(show), state)
+    return published
 
 
 def _start_over_in(
@@ -159,7 +189,6 @@ def plan_episode(
     episode: Episode,
     state: PublishState,
     options: RunOptions,
-    now: datetime,
 ) -> EpisodePlan:
     """Decide whether an episode's audio needs work: only a new source or settings need it.
 
@@ -270,7 +299,6 @@ def _store_side_files(
     episodes: Sequence[Episode],
     state: PublishState,
     storage: Storage,
-    now: datetime,
 ) -> PublishState:
     """Artwork, chapters and transcripts follow the metadata: stored on every run (no-op when
     unchanged, since keys are content-addressed), never touching the published audio."""

@@ -433,3 +433,13 @@ def test_analytics_prefix_wraps_enclosures_only(project: Project) -> None:
     )
     xml = (project.root / FEED).read_text()
     assert 'podcast:transcript url="https://audio.depthfirstlearning.com/audio/welcome-' in xml
+
+
+def test_publishing_a_file_that_is_not_an_episode_is_an_error(project: Project) -> None:
+    result = CliRunner().invoke(
+        cli, ["--root", str(project.root), "publish", str(project.root / "episodes/nope.md")]
+    )
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: episodes/nope.md: not an episode file of this show (episodes/*.md)\n",
+    )
