@@ -129,12 +129,12 @@ def _chosen_episodes(
 ) -> list[Episode]:
     """The episodes this run is about: the ones named (a withdrawal no longer holds them
     back: ``state.withdrawn`` forgets them), else all that were not withdrawn."""
-    if not options.only or everything:
-        return [episode for episode in episodes if episode.meta.guid not in state.withdrawn]
     wanted = {project.rel(path) for path in options.only}
     unknown = sorted(wanted - {episode.path for episode in episodes})
     if unknown:
         raise FeedError("not an episode file of this show (episodes/*.md)", unknown[0])
+    if not wanted or everything:
+        return [episode for episode in episodes if episode.meta.guid not in state.withdrawn]
     chosen = [episode for episode in episodes if episode.path in wanted]
     named = {episode.meta.guid for episode in chosen}
     state.withdrawn = [guid for guid in state.withdrawn if guid not in named]
