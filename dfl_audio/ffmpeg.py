@@ -13,6 +13,7 @@ import collections
 import contextlib
 import fcntl
 import functools
+import json
 import logging
 import os
 import queue
@@ -20,6 +21,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +31,12 @@ import numpy as np
 import numpy.typing as npt
 
 from dfl_audio.errors import AudioError
+from dfl_audio.fsutil import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
 ENV_VAR = "DFL_AUDIO_FFMPEG"
+CACHE_ENV_VAR = "DFL_AUDIO_CACHE"  # folder for the encoder calibration (else XDG cache)
 _PIPE_BYTES = 1 << 20  # ask Linux for 1 MiB pipes so both ends keep busy
 _F_SETPIPE_SZ = 1031
 _STDERR_LINES = 40
@@ -251,6 +255,87 @@ def decode(
             decoder.close()
 
 
+_FOLLOW_BYTES = 1 << 16
+_FOLLOW_POLL = 0.02  # seconds between looks at a file that has not grown
+
+
+@contextlib.contextmanager
+def decode_growing(path: Path, channels: int, finished: threading.Event) -> Iterator[Decoder]:
+    """Decode an MP3 that another process is still writing, as it grows (float32 frames).
+
+    A feeder thread follows ``path`` (waiting for it to appear) and pipes its bytes into an
+    ffmpeg decoder until ``finished`` is set and the end is reached. So the check of an encode
+    runs alongside it instead of after it. Float output keeps peaks over full scale.
+    """
+    cmd = [*_base(), "-v", "error", "-f", "mp3", "-i", "pipe:0", "-ac", str(channels)]
+    cmd += ["-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
+    log.debug("running %s", " ".join(cmd))
+    try:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except OSError as exc:
+        raise AudioError(f"cannot start ffmpeg: {exc}", path, exc) from exc
+    stop = threading.Event()
+    feeder = threading.Thread(target=_follow, args=(path, proc, finished, stop), daemon=True)
+    decoder: Decoder | None = None
+    try:
+        assert proc.stdout is not None
+        _grow_pipe(proc.stdout)
+        feeder.start()
+        decoder = Decoder(proc, channels, "f32le")
+        yield decoder
+    finally:
+        stop.set()
+        _stop(proc)
+        feeder.join(timeout=10)
+        if decoder is not None:
+            decoder.close()
+
+
+def _follow(
+    path: Path, proc: subprocess.Popen[bytes], finished: threading.Event, stop: threading.Event
+) -> None:
+    """Copy ``path`` into the child's stdin as it grows; close stdin at its final end."""
+    stdin = proc.stdin
+    assert stdin is not None
+    try:
+        with _open_when_created(path, finished, stop) as source:
+            while source is not None and not stop.is_set():
+                done = finished.is_set()  # read before looking, so no tail is missed
+                data = source.read(_FOLLOW_BYTES)
+                if data:
+                    stdin.write(data)
+                elif done:
+                    break
+                else:
+                    time.sleep(_FOLLOW_POLL)
+    except OSError as exc:  # the decoder went away: its report says why
+        log.debug("following %s stopped: %s", path, exc)
+    finally:
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+
+@contextlib.contextmanager
+def _open_when_created(
+    path: Path, finished: threading.Event, stop: threading.Event
+) -> Iterator[BinaryIO | None]:
+    while not stop.is_set():
+        done = finished.is_set()
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            if done:
+                break
+            time.sleep(_FOLLOW_POLL)
+            continue
+        with handle:
+            yield handle
+        return
+    yield None
+
+
 class Encoder:
     """Writes float32 frames to an ``ffmpeg ... libmp3lame`` child from a writer thread.
 
@@ -365,9 +450,43 @@ def ebur128(path: Path) -> tuple[float, float]:
 def mp3_level_offset(sample_rate: int, channels: int, bitrate_kbps: int) -> float:
     """dB the MP3 encoder changes the level by (LAME's CBR modes lower it ~0.45 dB at 128k).
 
-    Measured once per setting by a 1 s round trip of speech-band noise through pipes, so the
-    loudness target holds on the MP3 itself whatever LAME build is installed.
+    Measured by a 1 s round trip of speech-band noise through pipes, so the loudness target
+    holds on the MP3 itself whatever LAME build is installed. The ~0.3 s round trip (two
+    ffmpeg starts) is done once per ffmpeg build and setting, then kept in a small JSON file
+    (``$DFL_AUDIO_CACHE`` or the XDG cache folder); an unreadable cache is just remeasured.
     """
+    info = ffmpeg_info()
+    key = f"{info.path}|{info.version}|{sample_rate}|{channels}|{bitrate_kbps}"
+    cache = _cache_file()
+    known = _read_cache(cache)
+    cached = known.get(key)
+    if isinstance(cached, float):
+        return cached
+    offset = _calibrate(sample_rate, channels, bitrate_kbps)
+    known[key] = offset
+    with contextlib.suppress(OSError):
+        atomic_write_bytes(cache, json.dumps(known, indent=1, sort_keys=True).encode())
+    return offset
+
+
+def _cache_file() -> Path:
+    folder = os.environ.get(CACHE_ENV_VAR)
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+        folder = os.path.join(base, "dfl-audio")
+    return Path(folder) / "mp3-level-offset.json"
+
+
+def _read_cache(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _calibrate(sample_rate: int, channels: int, bitrate_kbps: int) -> float:
+    """The round trip itself: encode band-limited noise, decode it, compare the levels."""
     rng = np.random.default_rng(1770)
     noise = rng.standard_normal((sample_rate, channels))
     spectrum = np.fft.rfft(noise, axis=0)

@@ -1,7 +1,8 @@
 """Loudness and peaks per ITU-R BS.1770-4, and a look-ahead peak limiter.
 
-Pure numpy/scipy over float32 frames shaped ``(n, channels)``; no I/O, so every piece is fed
-in chunks and carries its state across chunk edges (filter state, partial blocks, look-ahead).
+Pure numpy (plus scipy's compiled biquad kernel) over float32 frames shaped ``(n, channels)``;
+no I/O, so every piece is fed in chunks and carries its state across chunk edges (filter
+state, partial blocks, look-ahead).
 
 Speed matters (hours of audio): the K-weighting is one vectorized ``sosfilt`` per chunk,
 energies are summed per 10 ms sub-block, and 4x oversampling for true peak runs only on the
@@ -12,13 +13,19 @@ a higher true peak than the ones measured.
 
 from __future__ import annotations
 
+import functools
+import importlib.machinery
+import importlib.util
 import math
+import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal
 
 Frames = npt.NDArray[np.float32]
 FloatArray = npt.NDArray[np.float64]
@@ -80,11 +87,71 @@ def k_weighting_sos(sample_rate: int) -> FloatArray:
 def _oversampling_filter() -> npt.NDArray[np.float32]:
     """A 48-tap low-pass interpolator for 4x oversampling (BS.1770 Annex 2 uses 48 taps).
 
-    float32, like the audio, so scipy's upfirdn runs in single precision (faster).
+    A Kaiser-windowed sinc (beta 6) scaled so the 4x output keeps the level: what
+    ``scipy.signal.firwin(48, 1/4, window=("kaiser", 6.0))`` designs (checked by a test),
+    written in numpy so importing this module does not import scipy.signal.
     """
     taps = OVERSAMPLE * _TAPS_PER_PHASE
-    design = signal.firwin(taps, 1.0 / OVERSAMPLE, window=("kaiser", 6.0)) * OVERSAMPLE
+    middle = (taps - 1) / 2
+    design = np.sinc((np.arange(taps) - middle) / OVERSAMPLE) * np.kaiser(taps, 6.0)
+    design *= OVERSAMPLE / design.sum()
     return np.asarray(design, dtype=np.float32)
+
+
+SosKernel = Callable[[FloatArray, FloatArray, FloatArray], None]
+
+
+_KERNEL_LOCK = threading.Lock()
+
+
+@functools.cache
+def _sos_kernel() -> SosKernel:
+    """scipy's compiled cascaded-biquad kernel, in place on ``x (signals, n)`` and
+    ``zi (signals, sections, 2)``, loaded without importing ``scipy.signal``.
+
+    Importing scipy.signal costs ~0.9 s and ~80 MB (it pulls in scipy.stats) for the one
+    function the meter needs. The extension is registered under its own name, so a later
+    ``import scipy.signal`` reuses it. If this scipy lays its files out differently, the
+    public ``sosfilt`` is used instead (same numbers, slower start).
+    """
+    name = "scipy.signal._sosfilt"
+    with _KERNEL_LOCK:  # two meter threads may ask at once; an extension loads only once
+        try:
+            module = sys.modules.get(name) or _load_extension(name)
+            kernel: SosKernel = module._sosfilt
+            return kernel
+        except (ImportError, AttributeError, OSError):
+            return _public_sosfilt
+
+
+def _load_extension(name: str) -> Any:
+    import scipy
+
+    folder = Path(scipy.__file__).parent / "signal"
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = folder / f"_sosfilt{suffix}"
+        if path.exists():
+            loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+            spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+            if spec is None:
+                break
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                loader.exec_module(module)
+            except BaseException:
+                del sys.modules[name]
+                raise
+            return module
+    raise ImportError(f"no {name} extension next to scipy")
+
+
+def _public_sosfilt(sos: FloatArray, x: FloatArray, zi: FloatArray) -> None:
+    from scipy import signal
+
+    out, final = signal.sosfilt(sos, x, axis=-1, zi=np.moveaxis(zi, 0, 1))
+    x[...] = out
+    zi[...] = np.moveaxis(final, 1, 0)
 
 
 _OS_FILTER = _oversampling_filter()
@@ -106,11 +173,26 @@ def neighbour_max(peaks: FloatArray, before: float = 0.0, after: float = 0.0) ->
 
 
 def true_peak(frames: Frames) -> float:
-    """Linear true peak (max over channels) of a whole array, 4x oversampled."""
+    """Linear true peak (max over channels) of a whole array, 4x oversampled.
+
+    The reference implementation (scipy's ``upfirdn``, imported only here); the streaming
+    code uses :func:`block_true_peaks`.
+    """
+    from scipy import signal
+
     if frames.size == 0:
         return 0.0
     up = signal.upfirdn(_OS_FILTER, frames.T.astype(np.float64), up=OVERSAMPLE, axis=-1)
     return max(float(np.max(np.abs(up))), float(np.max(np.abs(frames))))
+
+
+def _whole_true_peak(frames: Frames) -> float:
+    """True peak of a short array with silence on both sides (the ring-out included)."""
+    if frames.size == 0:
+        return 0.0
+    ctx = _TAPS_PER_PHASE
+    padded = np.pad(frames, ((ctx, ctx), (0, 0)))
+    return float(block_true_peaks(padded, len(padded), np.ones(1, dtype=bool))[0])
 
 
 # Polyphase form of the interpolator: column p holds the taps of output phase p, reversed, so
@@ -171,6 +253,60 @@ def block_true_peaks(
             best = np.maximum(best, np.abs(rows).max(axis=(1, 2)))
         peaks[some] = best
     return peaks
+
+
+class TruePeakTracker:
+    """Running 4x true peak of a stream fed in whole blocks (with their sample peaks).
+
+    Only blocks whose neighbourhood sample peak times :data:`TP_OVERSHOOT_BOUND` could beat
+    the running maximum are oversampled, so after the first loud second most blocks cost a
+    ``max`` only. The last block of each feed waits for the next one (its right-hand context).
+    """
+
+    def __init__(self, block: int, channels: int) -> None:
+        self.block = block
+        self.peak = 0.0
+        self._tail = np.zeros((0, channels), dtype=np.float32)  # context + held block
+        self._held_peak = np.zeros(0)
+        self._prev_peak = np.zeros(0)
+
+    def feed(self, frames: Frames, peaks: FloatArray | None = None) -> None:
+        """Add frames (a whole number of blocks); ``peaks`` are their per-block |max|."""
+        if not len(frames):
+            return
+        if peaks is None:
+            peaks = np.abs(frames.reshape(-1, self.block * frames.shape[1])).max(axis=1)
+        ctx = _TAPS_PER_PHASE
+        data = np.concatenate([self._tail, frames])
+        start = len(self._tail) - len(self._held_peak) * self.block  # first block to evaluate
+        block_peaks = np.concatenate([self._prev_peak, self._held_peak, peaks])
+        bound = neighbour_max(block_peaks)[len(self._prev_peak) : -1]
+        wanted = bound * TP_OVERSHOOT_BOUND > self.peak
+        if wanted.any():
+            tps = block_true_peaks(
+                data[: start + len(wanted) * self.block + ctx], self.block, wanted, start
+            )
+            self.peak = max(self.peak, float(tps.max()))
+        self._tail = data[-(self.block + ctx) :]
+        self._prev_peak = peaks[-2:-1] if len(peaks) > 1 else self._held_peak
+        self._held_peak = peaks[-1:]
+
+    def adopt(self, later: TruePeakTracker) -> None:
+        """Continue from where ``later`` (which ran on the frames after ours) stopped."""
+        self._tail, self._held_peak, self._prev_peak = (
+            later._tail,
+            later._held_peak,
+            later._prev_peak,
+        )
+
+    def finish(self, rest: Frames) -> float:
+        """Account for the held block and a partial last block; returns the true peak."""
+        last = np.concatenate([self._tail, rest]) if len(rest) else self._tail
+        if len(last):
+            self.peak = max(self.peak, _whole_true_peak(last))
+        self._tail = self._tail[:0]
+        self._held_peak = self._prev_peak = np.zeros(0)
+        return self.peak
 
 
 def gated_loudness(segment_energy: FloatArray) -> float:
@@ -234,6 +370,9 @@ class _Series:
     def array(self) -> FloatArray:
         return self._data[: self._size].astype(np.float64)
 
+    def raw(self) -> npt.NDArray[Any]:
+        return self._data[: self._size]
+
 
 @dataclass
 class LoudnessStats:
@@ -267,11 +406,10 @@ class LoudnessMeter:
         self.channels = channels
         self.sub = max(1, round(sample_rate / 100))
         self._sos = k_weighting_sos(sample_rate)
-        self._zi = np.zeros((self._sos.shape[0], 2, channels), dtype=np.float64)
+        self._kernel = _sos_kernel()
+        self._zi = np.zeros((channels, self._sos.shape[0], 2), dtype=np.float64)
         self._blocker = _Blocker(self.sub * 10, channels)
-        self._tail = np.zeros((0, channels), dtype=np.float32)  # context + held sub-block
-        self._held_peak = np.zeros(0)
-        self._prev_peak = np.zeros(0)
+        self._peaks = TruePeakTracker(self.sub, channels)
         self._segments = _Series(np.float64)
         self._mono_segments = _Series(np.float64)
         self._summary = summary
@@ -279,7 +417,6 @@ class LoudnessMeter:
         self._sub_peaks = _Series(np.float16)
         self._sub_energy = _Series(np.float16)
         self._sub_mono = _Series(np.float16)
-        self._true_peak = 0.0
         self._sample_peak = 0.0
         self._clipped = 0
         self._prev_clipped = np.zeros(channels, dtype=bool)
@@ -293,6 +430,41 @@ class LoudnessMeter:
         if len(whole):
             self._measure(whole)
 
+    def restart(self) -> None:
+        """Forget the totals but keep the filter, clipping and true-peak context.
+
+        Feed a warm-up just before a split point, ``restart``, then feed from the split: the
+        meter then measures the second part exactly as a single pass would (the K-weighting's
+        memory is far shorter than a second), so two threads can meter two halves.
+        """
+        if len(self._blocker.rest):
+            raise ValueError("restart only on a segment boundary")
+        self.frames = 0
+        self._clipped = 0
+        self._sample_peak = 0.0
+        for name in ("_segments", "_mono_segments"):
+            setattr(self, name, _Series(np.float64))
+        for name in ("_sub_peaks", "_sub_energy", "_sub_mono"):
+            setattr(self, name, _Series(np.float16))
+
+    def extend(self, later: LoudnessMeter) -> None:
+        """Append what ``later`` (restarted at exactly our end) measured; ``later`` is spent.
+
+        Our held last block is evaluated by ``later`` (its warm-up ended with it), so our
+        true peak needs no flush.
+        """
+        if len(self._blocker.rest):
+            raise ValueError("extend only on a segment boundary")
+        self.frames += later.frames
+        self._clipped += later._clipped
+        self._sample_peak = max(self._sample_peak, later._sample_peak)
+        for name in ("_segments", "_mono_segments", "_sub_peaks", "_sub_energy", "_sub_mono"):
+            getattr(self, name).append(getattr(later, name).raw())
+        self._peaks.peak = max(self._peaks.peak, later._peaks.peak)
+        self._peaks.adopt(later._peaks)
+        self._blocker = later._blocker
+        self._prev_clipped = later._prev_clipped
+
     def _count_clipping(self, frames: Frames) -> None:
         if not len(frames):
             return
@@ -305,11 +477,12 @@ class LoudnessMeter:
         self._prev_clipped = hot[-1].copy()
 
     def _measure(self, frames: Frames) -> None:
-        weighted, self._zi = signal.sosfilt(self._sos, frames, axis=0, zi=self._zi)
+        weighted = np.array(frames.T, dtype=np.float64, order="C")  # (ch, n)
+        self._kernel(self._sos, weighted, self._zi)
         nsub = len(frames) // self.sub
-        squares = weighted.reshape(nsub, self.sub, self.channels)
-        energy = np.einsum("ijk,ijk->ik", squares, squares) / self.sub  # (nsub, ch)
-        mono = weighted.mean(axis=1).reshape(nsub, self.sub)
+        squares = weighted.reshape(self.channels, nsub, self.sub)
+        energy = np.einsum("kij,kij->ik", squares, squares) / self.sub  # (nsub, ch)
+        mono = weighted.mean(axis=0).reshape(nsub, self.sub)
         mono_energy = np.einsum("ij,ij->i", mono, mono) / self.sub
         total = energy.sum(axis=1)
         self._segments.append(total.reshape(-1, 10).mean(axis=1))
@@ -317,31 +490,11 @@ class LoudnessMeter:
         peaks = np.abs(frames.reshape(nsub, self.sub, self.channels)).max(axis=(1, 2))
         self._sample_peak = max(self._sample_peak, float(peaks.max()))
         if self._want_true_peak:
-            self._update_true_peak(frames, peaks)
+            self._peaks.feed(frames, peaks)
         if self._summary:
             self._sub_peaks.append(_db16(peaks * peaks))
             self._sub_energy.append(_db16(total))
             self._sub_mono.append(_db16(mono_energy))
-
-    def _update_true_peak(self, frames: Frames, peaks: FloatArray) -> None:
-        """Oversample only sub-blocks whose sample peak could beat the running true peak.
-
-        The last sub-block of a chunk waits for the next chunk (its right-hand context).
-        """
-        ctx = _TAPS_PER_PHASE
-        data = np.concatenate([self._tail, frames])
-        start = len(self._tail) - len(self._held_peak) * self.sub  # first block to evaluate
-        block_peaks = np.concatenate([self._prev_peak, self._held_peak, peaks])
-        bound = neighbour_max(block_peaks)[len(self._prev_peak) : -1]
-        wanted = bound * TP_OVERSHOOT_BOUND > self._true_peak
-        if wanted.any():
-            tps = block_true_peaks(
-                data[: start + len(wanted) * self.sub + ctx], self.sub, wanted, start
-            )
-            self._true_peak = max(self._true_peak, float(tps.max()))
-        self._tail = data[-(self.sub + ctx) :]
-        self._prev_peak = peaks[-2:-1] if len(peaks) > 1 else self._held_peak
-        self._held_peak = peaks[-1:]
 
     def result(self) -> LoudnessStats:
         """Finish: the partial last segment is metered for peaks only (BS.1770 blocks)."""
@@ -349,19 +502,14 @@ class LoudnessMeter:
         if len(rest):
             peak = float(np.abs(rest).max())
             self._sample_peak = max(self._sample_peak, peak)
-        if not self._want_true_peak:
-            pass
-        elif len(rest):
-            self._true_peak = max(self._true_peak, true_peak(np.concatenate([self._tail, rest])))
-        elif len(self._tail):
-            self._true_peak = max(self._true_peak, true_peak(self._tail))
+        found_tp = self._peaks.finish(rest) if self._want_true_peak else 0.0
         segments = self._segments.array()
         mono = self._mono_segments.array()
         lead, trail = _edge_silence(segments, self.frames / self.sample_rate)
         return LoudnessStats(
             integrated_lufs=gated_loudness(segments),
             mono_lufs=gated_loudness(mono),
-            true_peak=max(self._true_peak, self._sample_peak),
+            true_peak=max(found_tp, self._sample_peak),
             sample_peak=self._sample_peak,
             clipped_samples=self._clipped,
             leading_silence=lead,

@@ -24,7 +24,6 @@ import wave
 from pathlib import Path
 
 import numpy as np
-from scipy import signal
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -59,6 +58,8 @@ VOICES = [
 
 def make_clips(work: Path) -> list[list[np.ndarray]]:
     """Every sentence by every voice, at 48 kHz stereo float, level and pan applied."""
+    from scipy import signal  # here, so the timed child process does not import it
+
     clips: list[list[np.ndarray]] = []
     for index, (voice, speed, pitch, level, pan) in enumerate(VOICES):
         per_voice = []
@@ -174,14 +175,19 @@ def run_ours(src: Path, dst: Path, sample_rate: int) -> None:
         "limited": result.limited,
         "limiter_max_reduction_db": result.limiter_max_reduction_db,
         "pcm_lufs": result.output_lufs,
-        "pcm_tp": result.output_true_peak_dbtp,
+        "pcm_tp": result.pcm_true_peak_dbtp,
+        "mp3_tp_ours": result.output_true_peak_dbtp,
+        "limiter_margin_db": result.limiter_margin_db,
+        "guard_reencodes": result.guard_reencodes,
         "passes": result.passes,
         "mp3_level_offset_db": result.mp3_level_offset_db,
     }
     print(json.dumps(info))
 
 
-def bench(minutes: float, work: Path, sample_rate: int) -> list[str]:
+def bench(minutes: float, work: Path, sample_rate: int, rounds: int, fnorm: bool) -> list[str]:
+    """Each round times bare ffmpeg and ours (order alternating between rounds, so drifting
+    load from other jobs hits both alike), ffmpeg-normalize in the first round only."""
     src = work / f"speech-{minutes:g}min.wav"
     make_input(src, minutes, work)
     ff = ffmpeg_info().path
@@ -202,23 +208,34 @@ def bench(minutes: float, work: Path, sample_rate: int) -> list[str]:
             *["-o", str(work / "fnorm.mp3"), "-f", "-q"],
         ],
     }
-    times = {}
-    for name, cmd in variants.items():
-        seconds, peak, stdout = timed(cmd)
-        times[name] = seconds
-        if stdout.strip():
-            print(f"<!-- {name}: {stdout.strip()} -->", flush=True)
-        outputs = {"bare ffmpeg": "bare.mp3", "dfl-audio": "ours.mp3"}
-        lufs, tp = audio.measure_file_with_ffmpeg(work / outputs.get(name, "fnorm.mp3"))
-        ratio = seconds / times["bare ffmpeg"]
-        rows.append(
-            f"| {minutes:g} min | {name} | {seconds:.1f} s | {ratio:.2f} | "
-            f"{peak / 2**20:.0f} MB | {lufs:.1f} | {tp:.1f} |"
-        )
-        print(rows[-1], flush=True)
-    ratio = times["ffmpeg-normalize"] / times["dfl-audio"]
-    rows.append(f"| {minutes:g} min | speed-up vs ffmpeg-normalize | {ratio:.2f}x | | | | |")
-    print(rows[-1], flush=True)
+    outputs = {"bare ffmpeg": "bare.mp3", "dfl-audio": "ours.mp3", "ffmpeg-normalize": "fnorm.mp3"}
+    for number in range(rounds):
+        order = ["bare ffmpeg", "dfl-audio"]
+        if number % 2:
+            order.reverse()
+        if fnorm and number == 0:
+            order.append("ffmpeg-normalize")
+        times = {}
+        for name in order:
+            seconds, peak, stdout = timed(variants[name])
+            times[name] = seconds
+            if stdout.strip():
+                print(f"<!-- {name}: {stdout.strip()} -->", flush=True)
+            lufs, tp = audio.measure_file_with_ffmpeg(work / outputs[name])
+            rows.append(
+                f"| {minutes:g} min | {name} (round {number + 1}) | {seconds:.1f} s | "
+                f"{{ratio}} | {peak / 2**20:.0f} MB | {lufs:.1f} | {tp:.1f} |"
+            )
+        for index in range(len(rows) - len(order), len(rows)):
+            name = order[index - len(rows) + len(order)]
+            rows[index] = rows[index].format(ratio=f"{times[name] / times['bare ffmpeg']:.2f}")
+            print(rows[index], flush=True)
+        if "ffmpeg-normalize" in times:
+            ratio = times["ffmpeg-normalize"] / times["dfl-audio"]
+            rows.append(
+                f"| {minutes:g} min | speed-up vs ffmpeg-normalize | {ratio:.2f}x | | | | |"
+            )
+            print(rows[-1], flush=True)
     return rows
 
 
@@ -227,6 +244,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, nargs="+", default=[10.0])
     parser.add_argument("--work", type=Path, default=ROOT / "bench-work")
     parser.add_argument("--rate", type=int, default=48000, help="our output sample rate")
+    parser.add_argument("--rounds", type=int, default=1, help="bare/ours pairs, order alternating")
+    parser.add_argument("--no-fnorm", action="store_true", help="skip ffmpeg-normalize")
     parser.add_argument("--run-ours", nargs=2, type=Path, metavar=("SRC", "DST"))
     args = parser.parse_args()
     if args.run_ours:
@@ -237,7 +256,7 @@ def main() -> None:
     print("| input | tool | wall | x bare | peak RSS (tree) | I (LUFS) | TP (dBTP) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for minutes in args.minutes:
-        bench(minutes, args.work, args.rate)
+        bench(minutes, args.work, args.rate, args.rounds, not args.no_fnorm)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 from audio_fixtures import speech
 from pydub import AudioSegment
 
+from dfl_audio import loudness
 from dfl_audio.loudness import (
     Limiter,
     LoudnessMeter,
@@ -177,3 +180,65 @@ def test_clipping_and_edge_silence_are_counted(tmp_path: Path) -> None:
     assert stats.clipped_samples > 1000
     assert stats.leading_silence == pytest.approx(2.0, abs=0.1)
     assert stats.trailing_silence == pytest.approx(3.0, abs=0.15)  # filter ring-out
+
+
+# --- the pieces that stand in for scipy.signal ------------------------------------------------
+
+
+def test_oversampling_filter_is_scipys_firwin_design() -> None:
+    from scipy import signal
+
+    reference = signal.firwin(48, 0.25, window=("kaiser", 6.0)) * 4
+    np.testing.assert_allclose(loudness._OS_FILTER, reference, rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("kernel", ["compiled", "public"])
+def test_chunked_k_weighting_equals_scipys_sosfilt(kernel: str) -> None:
+    from scipy import signal
+
+    rng = np.random.default_rng(11)
+    frames = (rng.standard_normal((20000, 2)) * 0.3).astype(np.float32)
+    sos = loudness.k_weighting_sos(44100)
+    expected = signal.sosfilt(sos, frames.astype(np.float64), axis=0)
+    filter_ = loudness._sos_kernel() if kernel == "compiled" else loudness._public_sosfilt
+    zi = np.zeros((2, sos.shape[0], 2))
+    pieces = []
+    for start in range(0, len(frames), 7000):
+        x = np.array(frames[start : start + 7000].T, dtype=np.float64, order="C")
+        filter_(sos, x, zi)
+        pieces.append(x.T)
+    np.testing.assert_allclose(np.concatenate(pieces), expected, rtol=0, atol=1e-12)
+
+
+def test_the_meter_does_not_import_scipy_signal() -> None:
+    """scipy.signal costs ~0.9 s and ~80 MB to import; the meter needs none of it, even when
+    several threads load the filter kernel at once (a race once made one fall back to it)."""
+    code = (
+        "import sys, threading, numpy as np; from dfl_audio.loudness import LoudnessMeter; "
+        "t = np.arange(48000) / 48000; x = 0.1 * np.sin(2 * np.pi * 1000 * t); "
+        "ts = [threading.Thread(target=LoudnessMeter, args=(44100, 1)) for _ in range(4)]; "
+        "[t.start() for t in ts]; [t.join() for t in ts]; m = LoudnessMeter(48000, 2); "
+        "m.feed(np.stack([x, x], 1).astype(np.float32)); "
+        "print('scipy.signal' in sys.modules, round(m.result().integrated_lufs))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "-20"]  # a 1 kHz sine: K-weighting adds ~0.7 dB
+
+
+def test_a_meter_split_in_two_equals_one_pass(voice: np.ndarray) -> None:
+    """Warm-up before the split point, restart, then extend: what two threads do."""
+    frames = np.hstack([voice, 0.5 * voice[::-1]]).astype(np.float32)
+    whole = _meter(frames, 48000).result()
+    mid, warm = 4800 * 27, 4800 * 10
+    first = _meter(frames[:mid], 48000)
+    second = _meter(frames[mid - warm : mid], 48000)
+    second.restart()
+    for start in range(mid, len(frames), 9999):
+        second.feed(frames[start : start + 9999])
+    first.extend(second)
+    joined = first.result()
+    assert joined.integrated_lufs == pytest.approx(whole.integrated_lufs, abs=1e-9)
+    assert joined.mono_lufs == pytest.approx(whole.mono_lufs, abs=1e-9)
+    assert joined.true_peak == pytest.approx(whole.true_peak, abs=1e-7)
+    assert (joined.duration, joined.clipped_samples) == (whole.duration, whole.clipped_samples)
+    np.testing.assert_array_equal(joined.subblock_energy_db, whole.subblock_energy_db)
