@@ -111,11 +111,11 @@ def run(
         for episode in chosen
         if episode.is_due(now)
     ]
-    if options.dry_run:
-        return _dry_run(project, show, storage, state, episodes, plans, now)
-    published = _process_audio(project, show, storage, state, plans, reporter, now)
-    state = _store_side_files(project, show, episodes, state, storage)
-    save_state(state_path, state)
+    published: list[Published] = []
+    if not options.dry_run:
+        published = _process_audio(project, show, storage, state, plans, reporter, now)
+        state = _store_side_files(project, show, episodes, state, storage)
+        save_state(state_path, state)
     return _write_feed(project, show, storage, state, episodes, plans, published, options, now)
 
 
@@ -473,8 +473,16 @@ def _write_feed(
     options: RunOptions,
     now: datetime,
 ) -> RunResult:
-    """Upload the feed in one conditional write; on a lost race, re-read, re-merge, retry."""
+    """Upload the feed in one conditional write; on a lost race, re-read, re-merge, retry.
+
+    With ``--dry-run``, only say what would change: the feed as it would be if every planned
+    encode kept its old audio.
+    """
     feed_path = project.feed_file(show)
+    if options.dry_run:
+        update = next_feed(project, show, storage, state, episodes, now)
+        changed = update.old != update.new
+        return RunResult(feed_path, show.feed_url, plans, update.diff, changed, dry_run=True)
     for _attempt in range(FEED_WRITE_ATTEMPTS):
         update = next_feed(project, show, storage, state, episodes, now)
         if not options.allow_removal:
@@ -496,23 +504,6 @@ def _write_feed(
         atomic_write_bytes(feed_path, update.new)
     changed = update.old != update.new
     return RunResult(feed_path, show.feed_url, plans, update.diff, changed, published)
-
-
-def _dry_run(
-    project: Project,
-    show: Show,
-    storage: Storage,
-    state: PublishState,
-    episodes: Sequence[Episode],
-    plans: list[EpisodePlan],
-    now: datetime,
-) -> RunResult:
-    """What would change: the feed as it would be if every planned encode kept its old audio."""
-    update = next_feed(project, show, storage, state, episodes, now)
-    changed = update.old != update.new
-    return RunResult(
-        project.feed_file(show), show.feed_url, plans, update.diff, changed, dry_run=True
-    )
 
 
 def unpublish(
