@@ -17,12 +17,14 @@ import functools
 import importlib.machinery
 import importlib.util
 import math
+import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -350,28 +352,122 @@ class _Blocker:
         return data[:usable]
 
 
-class _Series:
-    """An append-only 1-D array with doubling capacity: one allocation per doubling, so a
-    long stream of small appends does not fragment the heap (and RSS stays flat)."""
+_HIST_STEP_LU = 0.01  # bin width of the block-loudness histogram
+_HIST_BINS = 10_000  # -70 .. +30 LUFS; louder blocks land in the top bin (their sums stay exact)
 
-    def __init__(self, dtype: npt.DTypeLike) -> None:
-        self._data = np.zeros(1024, dtype=dtype)
-        self._size = 0
 
-    def append(self, values: npt.NDArray[Any]) -> None:
-        end = self._size + len(values)
-        if end > len(self._data):
-            grown = np.zeros(max(end, 2 * len(self._data)), dtype=self._data.dtype)
-            grown[: self._size] = self._data[: self._size]
-            self._data = grown
-        self._data[self._size : end] = values
-        self._size = end
+class LoudnessGate:
+    """Integrated loudness gated from a fine histogram of 400 ms block loudness.
 
-    def array(self) -> FloatArray:
-        return self._data[: self._size].astype(np.float64)
+    As ffmpeg's ebur128 does, but each 0.01 LU bin keeps the *sum* of its blocks' energies as
+    well as their count, so the absolute gate and the means are exact and only blocks within
+    0.01 LU of the relative threshold can be misjudged. Memory is fixed (160 KB) however long
+    the stream: nothing per block is kept. Fed 100 ms segment energies in any chunking.
+    """
 
-    def raw(self) -> npt.NDArray[Any]:
-        return self._data[: self._size]
+    def __init__(self) -> None:
+        self._tail = np.zeros(0)  # the last three segments: the next block's start
+        self._count = np.zeros(_HIST_BINS, dtype=np.int64)
+        self._sum = np.zeros(_HIST_BINS, dtype=np.float64)
+        self.segments = 0
+
+    def feed(self, segment_energy: FloatArray) -> None:
+        data = np.concatenate([self._tail, segment_energy]) if len(self._tail) else segment_energy
+        if len(data) >= 4:
+            blocks = np.convolve(data, np.ones(4) / 4, mode="valid")
+            with np.errstate(divide="ignore"):
+                levels = -0.691 + 10 * np.log10(blocks)
+            kept = levels > ABSOLUTE_GATE_LUFS
+            index = ((levels[kept] - ABSOLUTE_GATE_LUFS) / _HIST_STEP_LU).astype(np.int64)
+            index = np.minimum(index, _HIST_BINS - 1)
+            np.add.at(self._count, index, 1)
+            np.add.at(self._sum, index, blocks[kept])
+        self._tail = np.array(data[-3:], dtype=np.float64)
+        self.segments += len(segment_energy)
+
+    def restart(self) -> None:
+        """Forget the blocks so far but keep the last segments (blocks crossing the split)."""
+        self._count[:] = 0
+        self._sum[:] = 0.0
+        self.segments = 0
+
+    def merge(self, later: LoudnessGate) -> None:
+        """Add the blocks of ``later``, which was restarted at exactly our end."""
+        self._count += later._count
+        self._sum += later._sum
+        self._tail = later._tail
+        self.segments += later.segments
+
+    def loudness(self) -> float:
+        """Gated integrated loudness (LUFS); ``-inf`` when nothing passes the gates."""
+        total = int(self._count.sum())
+        if total == 0:
+            return -math.inf
+        relative = -0.691 + 10 * math.log10(float(self._sum.sum()) / total) + RELATIVE_GATE_LU
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bin_levels = -0.691 + 10 * np.log10(self._sum / np.maximum(self._count, 1))
+        kept = (self._count > 0) & (bin_levels > relative)
+        count = int(self._count[kept].sum())
+        if count == 0:
+            return -math.inf
+        return -0.691 + 10 * math.log10(float(self._sum[kept].sum()) / count)
+
+
+def _spill_file() -> IO[bytes]:
+    """An unlinked temporary file; it lives as long as the summary that owns it."""
+    return tempfile.TemporaryFile(prefix="dfl-audio-summary-")
+
+
+class SubblockSummary:
+    """The 10 ms summary (sample peak, energy, mono energy; float16 dB, 6 bytes a sub-block),
+    appended to an unlinked temporary file and read back in bounded windows.
+
+    It is ~2 MB an hour; kept in RAM (with a doubling array and float64 copies to use it) it
+    made the process grow with the length of the episode. The file is created on the first
+    append and removed by the OS when this object is collected.
+    """
+
+    COLUMNS = 3
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] | None = None
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def append(self, records: npt.NDArray[np.float16]) -> None:
+        """Add ``(n, 3)`` records: peak, energy, mono energy in dB."""
+        self._file = self._file or _spill_file()
+        self._file.seek(0, 2)
+        self._file.write(np.ascontiguousarray(records, dtype="<f2").tobytes())
+        self._count += len(records)
+
+    def extend(self, later: SubblockSummary) -> None:
+        """Append all of ``later``'s records (copied file to file, in bounded pieces)."""
+        if later._file is None or not len(later):
+            return
+        self._file = self._file or _spill_file()
+        later._file.flush()
+        later._file.seek(0)
+        self._file.seek(0, 2)
+        shutil.copyfileobj(later._file, self._file, 1 << 20)
+        self._count += len(later)
+
+    def read(self, start: int, stop: int) -> npt.NDArray[np.float16]:
+        """Records ``[start, stop)`` as an ``(n, 3)`` float16 array."""
+        stop = min(stop, self._count)
+        if self._file is None or stop <= start:
+            return np.zeros((0, self.COLUMNS), dtype=np.float16)
+        width = 2 * self.COLUMNS
+        self._file.flush()
+        self._file.seek(start * width)
+        raw = self._file.read((stop - start) * width)
+        return np.frombuffer(raw, dtype="<f2").reshape(-1, self.COLUMNS).astype(np.float16)
+
+    def column(self, index: int) -> npt.NDArray[np.float16]:
+        """One whole column (for tests and short inputs: this one is in RAM)."""
+        return np.ascontiguousarray(self.read(0, self._count)[:, index])
 
 
 @dataclass
@@ -386,16 +482,27 @@ class LoudnessStats:
     leading_silence: float
     trailing_silence: float
     duration: float
-    subblock_peak_db: npt.NDArray[np.float16]
-    subblock_energy_db: npt.NDArray[np.float16]
-    subblock_mono_energy_db: npt.NDArray[np.float16]
+    subblocks: SubblockSummary = field(default_factory=SubblockSummary, compare=False)
+
+    @property
+    def subblock_peak_db(self) -> npt.NDArray[np.float16]:
+        return self.subblocks.column(0)
+
+    @property
+    def subblock_energy_db(self) -> npt.NDArray[np.float16]:
+        return self.subblocks.column(1)
+
+    @property
+    def subblock_mono_energy_db(self) -> npt.NDArray[np.float16]:
+        return self.subblocks.column(2)
 
 
 class LoudnessMeter:
     """Streaming BS.1770-4 meter: integrated loudness, true peak, clipping, edge silence.
 
     Also keeps a compact 10 ms summary (peak and energy in float16 dB, about 36 KB per
-    minute) so :func:`estimate_limited_loudness` can predict what a limiter will remove.
+    minute, on disk: :class:`SubblockSummary`) so :func:`estimate_limited_loudness` can
+    predict what a limiter will remove.
     ``mono_lufs`` is the loudness of the channel mean (what a mono downmix would measure).
     """
 
@@ -410,13 +517,13 @@ class LoudnessMeter:
         self._zi = np.zeros((channels, self._sos.shape[0], 2), dtype=np.float64)
         self._blocker = _Blocker(self.sub * 10, channels)
         self._peaks = TruePeakTracker(self.sub, channels)
-        self._segments = _Series(np.float64)
-        self._mono_segments = _Series(np.float64)
+        self._gate = LoudnessGate()
+        self._mono_gate = LoudnessGate()
+        self._loud_first = -1  # first and last 100 ms segment above SILENCE_LUFS (-1: none)
+        self._loud_last = -1
         self._summary = summary
         self._want_true_peak = true_peak
-        self._sub_peaks = _Series(np.float16)
-        self._sub_energy = _Series(np.float16)
-        self._sub_mono = _Series(np.float16)
+        self._subblocks = SubblockSummary()
         self._sample_peak = 0.0
         self._clipped = 0
         self._prev_clipped = np.zeros(channels, dtype=bool)
@@ -442,10 +549,10 @@ class LoudnessMeter:
         self.frames = 0
         self._clipped = 0
         self._sample_peak = 0.0
-        for name in ("_segments", "_mono_segments"):
-            setattr(self, name, _Series(np.float64))
-        for name in ("_sub_peaks", "_sub_energy", "_sub_mono"):
-            setattr(self, name, _Series(np.float16))
+        self._gate.restart()
+        self._mono_gate.restart()
+        self._loud_first = self._loud_last = -1
+        self._subblocks = SubblockSummary()
 
     def extend(self, later: LoudnessMeter) -> None:
         """Append what ``later`` (restarted at exactly our end) measured; ``later`` is spent.
@@ -458,8 +565,14 @@ class LoudnessMeter:
         self.frames += later.frames
         self._clipped += later._clipped
         self._sample_peak = max(self._sample_peak, later._sample_peak)
-        for name in ("_segments", "_mono_segments", "_sub_peaks", "_sub_energy", "_sub_mono"):
-            getattr(self, name).append(getattr(later, name).raw())
+        if later._loud_first >= 0:
+            offset = self._gate.segments
+            if self._loud_first < 0:
+                self._loud_first = offset + later._loud_first
+            self._loud_last = offset + later._loud_last
+        self._gate.merge(later._gate)
+        self._mono_gate.merge(later._mono_gate)
+        self._subblocks.extend(later._subblocks)
         self._peaks.peak = max(self._peaks.peak, later._peaks.peak)
         self._peaks.adopt(later._peaks)
         self._blocker = later._blocker
@@ -485,16 +598,27 @@ class LoudnessMeter:
         mono = weighted.mean(axis=0).reshape(nsub, self.sub)
         mono_energy = np.einsum("ij,ij->i", mono, mono) / self.sub
         total = energy.sum(axis=1)
-        self._segments.append(total.reshape(-1, 10).mean(axis=1))
-        self._mono_segments.append(mono_energy.reshape(-1, 10).mean(axis=1))
+        segments = total.reshape(-1, 10).mean(axis=1)
+        self._note_loud(segments)
+        self._gate.feed(segments)
+        self._mono_gate.feed(mono_energy.reshape(-1, 10).mean(axis=1))
         peaks = np.abs(frames.reshape(nsub, self.sub, self.channels)).max(axis=(1, 2))
         self._sample_peak = max(self._sample_peak, float(peaks.max()))
         if self._want_true_peak:
             self._peaks.feed(frames, peaks)
         if self._summary:
-            self._sub_peaks.append(_db16(peaks * peaks))
-            self._sub_energy.append(_db16(total))
-            self._sub_mono.append(_db16(mono_energy))
+            records = np.stack([_db16(peaks * peaks), _db16(total), _db16(mono_energy)], axis=1)
+            self._subblocks.append(records)
+
+    def _note_loud(self, segments: FloatArray) -> None:
+        """Remember the first and last non-silent segment (for the edge silence)."""
+        with np.errstate(divide="ignore"):
+            loud = np.flatnonzero(-0.691 + 10 * np.log10(segments) > SILENCE_LUFS)
+        if loud.size:
+            offset = self._gate.segments
+            if self._loud_first < 0:
+                self._loud_first = offset + int(loud[0])
+            self._loud_last = offset + int(loud[-1])
 
     def result(self) -> LoudnessStats:
         """Finish: the partial last segment is metered for peaks only (BS.1770 blocks)."""
@@ -503,21 +627,19 @@ class LoudnessMeter:
             peak = float(np.abs(rest).max())
             self._sample_peak = max(self._sample_peak, peak)
         found_tp = self._peaks.finish(rest) if self._want_true_peak else 0.0
-        segments = self._segments.array()
-        mono = self._mono_segments.array()
-        lead, trail = _edge_silence(segments, self.frames / self.sample_rate)
+        lead, trail = _edge_silence(
+            self._loud_first, self._loud_last, self.frames / self.sample_rate
+        )
         return LoudnessStats(
-            integrated_lufs=gated_loudness(segments),
-            mono_lufs=gated_loudness(mono),
+            integrated_lufs=self._gate.loudness(),
+            mono_lufs=self._mono_gate.loudness(),
             true_peak=max(found_tp, self._sample_peak),
             sample_peak=self._sample_peak,
             clipped_samples=self._clipped,
             leading_silence=lead,
             trailing_silence=trail,
             duration=self.frames / self.sample_rate,
-            subblock_peak_db=self._sub_peaks.array().astype(np.float16),
-            subblock_energy_db=self._sub_energy.array().astype(np.float16),
-            subblock_mono_energy_db=self._sub_mono.array().astype(np.float16),
+            subblocks=self._subblocks,
         )
 
 
@@ -527,14 +649,13 @@ def _db16(power: FloatArray) -> npt.NDArray[np.float16]:
         return db
 
 
-def _edge_silence(segments: FloatArray, duration: float) -> tuple[float, float]:
-    """Seconds of silence (100 ms segments under :data:`SILENCE_LUFS`) at each end."""
-    with np.errstate(divide="ignore"):
-        loud = np.flatnonzero(-0.691 + 10 * np.log10(segments) > SILENCE_LUFS)
-    if loud.size == 0:
+def _edge_silence(first: int, last: int, duration: float) -> tuple[float, float]:
+    """Seconds of silence at each end, from the first and last 100 ms segment above
+    :data:`SILENCE_LUFS` (-1 when there is none)."""
+    if first < 0:
         return duration, duration
-    lead = float(loud[0]) * 0.1
-    trail = max(0.0, duration - (float(loud[-1]) + 1) * 0.1)
+    lead = float(first) * 0.1
+    trail = max(0.0, duration - (float(last) + 1) * 0.1)
     return lead, trail
 
 
@@ -717,21 +838,34 @@ def estimate_limited_loudness(
     *,
     mono: bool = False,
     shape: LimiterShape | None = None,
+    window: int = 1 << 16,
 ) -> float:
     """Predicted integrated loudness after ``gain_db`` and a limiter at linear ``ceiling``.
 
     Replays the limiter coarsely on the 10 ms summary (sample peaks, so it slightly
-    under-limits); callers check the real output and correct if the prediction was off.
+    under-limits); callers check the real output and correct if the prediction was off. The
+    summary is read ``window`` sub-blocks at a time (plus the envelope's reach on each side)
+    and gated through a :class:`LoudnessGate`, so memory does not grow with the duration.
     """
-    energy_db = stats.subblock_mono_energy_db if mono else stats.subblock_energy_db
-    usable = len(energy_db) - len(energy_db) % 10
+    summary = stats.subblocks
+    usable = len(summary) - len(summary) % 10
     if usable == 0:
         return -math.inf
     gain = db_to_lin(gain_db)
-    peaks = 10 ** (stats.subblock_peak_db[:usable].astype(np.float64) / 20)
-    with np.errstate(divide="ignore"):
-        required = np.minimum(1.0, ceiling / np.maximum(peaks * gain, 1e-12))
     look, hold = _summary_timing(shape or LimiterShape())
-    env = envelope(required, look, hold) if required.min() < 1.0 else required
-    energy = 10 ** (energy_db[:usable].astype(np.float64) / 10) * (gain * env) ** 2
-    return gated_loudness(energy.reshape(-1, 10).mean(axis=1))
+    reach = 2 * (look + hold + 3)  # an envelope value depends on +-(look + hold + 2) blocks
+    step = max(10, window - window % 10)
+    gate = LoudnessGate()
+    for start in range(0, usable, step):
+        stop = min(start + step, usable)
+        lo, hi = max(0, start - reach), min(usable, stop + reach)
+        records = summary.read(lo, hi)
+        peaks = 10 ** (records[:, 0].astype(np.float64) / 20)
+        with np.errstate(divide="ignore"):
+            required = np.minimum(1.0, ceiling / np.maximum(peaks * gain, 1e-12))
+        env = envelope(required, look, hold) if required.min() < 1.0 else required
+        inner = slice(start - lo, stop - lo)
+        energy_db = records[inner, 2 if mono else 1].astype(np.float64)
+        energy = 10 ** (energy_db / 10) * (gain * env[inner]) ** 2
+        gate.feed(energy.reshape(-1, 10).mean(axis=1))
+    return gate.loudness()

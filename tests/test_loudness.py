@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from pydub import AudioSegment
 from dfl_audio import loudness
 from dfl_audio.loudness import (
     Limiter,
+    LoudnessGate,
     LoudnessMeter,
     block_true_peaks,
     estimate_limited_loudness,
@@ -125,6 +127,56 @@ def _limit(
     parts = [limiter.process(frames[i : i + chunk]) for i in range(0, len(frames), chunk)]
     parts.append(limiter.flush())
     return np.concatenate(parts), limiter
+
+
+def test_histogram_gate_equals_the_exact_gate_fed_in_any_chunks() -> None:
+    """Quiet, loud, silent and near-threshold segments; the histogram keeps no per-block data
+    but must agree with the exact gating within its 0.01 LU bins."""
+    rng = np.random.default_rng(11)
+    levels = np.concatenate(
+        [rng.uniform(-80, -5, 3000), np.full(200, -200.0), rng.normal(-30, 0.02, 500)]
+    )
+    rng.shuffle(levels)
+    energy = 10 ** ((levels + 0.691) / 10)
+    exact = gated_loudness(energy)
+    for chunk in (1, 7, 10, 4096):
+        gate = LoudnessGate()
+        for start in range(0, len(energy), chunk):
+            gate.feed(energy[start : start + chunk])
+        assert gate.loudness() == pytest.approx(exact, abs=0.01)
+    assert LoudnessGate().loudness() == -math.inf
+
+
+def test_limited_loudness_estimate_is_the_same_in_any_window(voice: np.ndarray) -> None:
+    """The summary is read back from its file in windows; the windows must not show."""
+    frames = np.vstack([voice, 0.2 * voice, voice[::-1]]).astype(np.float32)
+    stats = _meter(np.hstack([frames, 0.5 * frames]), 48000).result()
+    whole = estimate_limited_loudness(stats, 9.0, 10 ** (-2 / 20), window=1 << 20)
+    for window in (10, 130, 1000):
+        windowed = estimate_limited_loudness(stats, 9.0, 10 ** (-2 / 20), window=window)
+        assert windowed == pytest.approx(whole, abs=1e-9)
+    assert whole < stats.integrated_lufs + 9.0 - 0.5  # the limiter really worked here
+
+
+def test_meter_memory_does_not_grow_with_duration() -> None:
+    """Everything per 10 ms / 100 ms goes to the gate's histogram or the summary's file."""
+    rng = np.random.default_rng(5)
+    chunk = (rng.standard_normal((8000 * 30, 1)) * 0.1).astype(np.float32)  # 30 s at 8 kHz
+    meter = LoudnessMeter(8000, 1)
+    tracemalloc.start()
+    try:
+        for _ in range(4):  # 2 minutes in
+            meter.feed(chunk)
+        early = tracemalloc.get_traced_memory()[0]
+        for _ in range(36):  # 20 minutes in
+            meter.feed(chunk)
+        late = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    stats = meter.result()
+    assert len(stats.subblocks) == 40 * 30 * 100
+    assert late - early < 64_000  # the in-RAM summary and segments grew 1.3 MB here
+    assert -25 < stats.integrated_lufs < -15  # noise at -20 dBFS RMS, K-weighted
 
 
 def test_limiter_holds_the_ceiling_without_edges_at_chunk_boundaries(voice: np.ndarray) -> None:
