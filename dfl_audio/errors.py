@@ -30,8 +30,6 @@ class Problem:
 class DflAudioError(Exception):
     """Base error: formats as ``path: message`` when it is about a file."""
 
-    exit_code = 1
-
     def __init__(
         self,
         message: str,

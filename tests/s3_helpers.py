@@ -4,9 +4,11 @@ fetching anonymously over HTTP as a podcast app does."""
 from __future__ import annotations
 
 import json
+import threading
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,3 +49,19 @@ def make_public(client: S3Client, bucket: str) -> None:
     }
     policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     client.put_bucket_policy(Bucket=bucket, Policy=policy)
+
+
+def kill_after_first_part(client: Any, ctl: Callable[[str], None]) -> threading.Event:
+    """Kill radosgw once the first multipart part is in (``ctl`` is the s3_rgw_ctl fixture),
+    so the remaining parts meet a dead server. The event tells whether it fired."""
+    killed = threading.Event()
+
+    def kill(**_: Any) -> None:
+        if not killed.is_set():
+            killed.set()
+            killer = threading.Thread(target=ctl, args=("kill",))
+            killer.start()
+            killer.join()
+
+    client.meta.events.register("after-call.s3.UploadPart", kill)
+    return killed

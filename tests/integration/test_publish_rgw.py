@@ -14,17 +14,16 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import podcastparser
 import pytest
 from click.testing import CliRunner, Result
 from lxml import etree
 from project_fixtures import project
-from s3_helpers import WRITES, count_calls, http_get, make_public
+from s3_helpers import WRITES, count_calls, http_get, kill_after_first_part, make_public
 
 from dfl_audio.cli import cli
 from dfl_audio.config import Overrides, effective_show
@@ -211,16 +210,7 @@ def test_radosgw_killed_mid_upload_leaves_the_feed_and_a_re_run_completes(
     local_before = snapshot(project.root / "feeds")
     keys_before = keys_in(admin, bucket)
 
-    killed = threading.Event()
-
-    def kill_after_first_part(**_: Any) -> None:
-        if not killed.is_set():
-            killed.set()
-            killer = threading.Thread(target=s3_rgw_ctl, args=("kill",))
-            killer.start()
-            killer.join()  # the rest of the upload meets a dead server
-
-    storage.client.meta.events.register("after-call.s3.UploadPart", kill_after_first_part)
+    killed = kill_after_first_part(storage.client, s3_rgw_ctl)
     with pytest.raises(StorageError) as failure:
         run(project, storage, RunOptions(), show=show)
     assert killed.is_set()

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from s3_helpers import WRITES, count_calls, http_get, make_public
+from s3_helpers import WRITES, count_calls, http_get, kill_after_first_part, make_public
 
 from dfl_audio.errors import ConflictError, StorageError
 from dfl_audio.mediatypes import FEED, IMMUTABLE
@@ -121,16 +120,7 @@ def test_radosgw_killed_mid_multipart_then_a_re_run_completes(
     storage = s3_fault_storage
     storage.put_bytes("chapters/ep.json", b"{}")
     path, sha = make_file(tmp_path / "long.mp3", 20 * MiB)
-    killed = threading.Event()
-
-    def kill_after_first_part(**_: Any) -> None:
-        if not killed.is_set():
-            killed.set()
-            killer = threading.Thread(target=s3_rgw_ctl, args=("kill",))
-            killer.start()
-            killer.join()  # the remaining parts meet a dead server
-
-    storage.client.meta.events.register("after-call.s3.UploadPart", kill_after_first_part)
+    killed = kill_after_first_part(storage.client, s3_rgw_ctl)
     with pytest.raises(StorageError, match=f"Failed to upload {path} to {bucket}/podcast/"):
         storage.put_file("audio/long.mp3", path, sha256=sha)
     assert killed.is_set()
