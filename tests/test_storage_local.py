@@ -111,7 +111,9 @@ def test_racing_conditional_writers_exactly_one_wins(storage: LocalStorage):
     def writer(n: int) -> None:
         barrier.wait()
         try:
-            storage.put_conditional("feed.xml", f"<rss>{n}</rss>".encode(), expected_etag=base)
+            # n + 1: writer 0 must not write the base's own bytes (same ETag, a legit 2nd win)
+            data = f"<rss>{n + 1}</rss>".encode()
+            storage.put_conditional("feed.xml", data, expected_etag=base)
             outcomes.append("won")
         except ConflictError:
             outcomes.append("lost")
