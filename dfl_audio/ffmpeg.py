@@ -367,7 +367,10 @@ class Encoder:
         """Queue float frames in [-1, 1) as 16-bit PCM (LAME encodes s16 input fastest)."""
         if self._failure is not None:
             self._raise("the MP3 encoder stopped early", self._failure)
-        scaled = np.clip(np.rint(frames * np.float32(32768)), -32768, 32767)
+        scaled = np.multiply(frames, np.float32(32768))
+        np.rint(scaled, out=scaled)
+        np.minimum(scaled, np.float32(32767), out=scaled)
+        np.maximum(scaled, np.float32(-32768), out=scaled)
         self._queue.put(scaled.astype("<i2").tobytes())
 
     def finish(self) -> None:

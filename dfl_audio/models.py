@@ -186,6 +186,7 @@ class AudioSettings(_Strict):
     bitrate: Literal[64, 80, 96, 112, 128, 160, 192, 256, 320] = 128
     channels: Literal[1, 2] = 2
     sample_rate: Literal[44100, 48000] = 44100
+    leveler: bool = True  # false: plain gain + limiter, for audio that is already produced
 
 
 class StorageSettings(_Strict):
@@ -306,6 +307,43 @@ class Episode(BaseModel):
         return not self.meta.draft and self.meta.date <= now
 
 
+class LevelerStats(BaseModel):
+    """What the speech leveler did to one episode (dB of gain given to speech)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool
+    min_gain_db: float
+    max_gain_db: float
+    speech_seconds: float
+
+
+class LimiterStats(BaseModel):
+    """How hard the true-peak limiter worked: its deepest cut, and the share of speech time
+    it was turning the gain down (more than 0.1 dB)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_reduction_db: float
+    active_percent: float
+    margin_db: float
+
+
+class AudioReport(BaseModel):
+    """How one episode's audio was produced: passes, gains and the limiter's statistics."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    passes: int
+    loudness_reencodes: int = 0
+    true_peak_reencodes: int = 0
+    gain_db: float
+    leveler: LevelerStats
+    limiter: LimiterStats
+    intro_seconds: float = 0.0
+    outro_seconds: float = 0.0
+
+
 class Published(BaseModel):
     """What publish stored for one episode; the state file keeps one per GUID."""
 
@@ -325,6 +363,7 @@ class Published(BaseModel):
     input_true_peak: float | None = None
     output_lufs: float | None = None
     output_true_peak: float | None = None
+    audio_report: AudioReport | None = None
     chapters_key: str | None = None
     transcript_key: str | None = None
     transcript_type: str | None = None

@@ -15,22 +15,33 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from dfl_audio.episodes import Project
 from dfl_audio.errors import ConflictError, FeedError
 from dfl_audio.feed import FeedDiff, chapters_json, diff_feeds, merge_foreign_items, render_feed
 from dfl_audio.fsutil import atomic_write_bytes, sha256_bytes, sha256_file
-from dfl_audio.models import Episode, FeedItem, Published, Show
+from dfl_audio.models import (
+    AudioReport,
+    Episode,
+    FeedItem,
+    LevelerStats,
+    LimiterStats,
+    Published,
+    Show,
+)
 from dfl_audio.progress import Reporter, Silent, accumulate
 from dfl_audio.state import PublishState, load_state, save_state
 from dfl_audio.storage import Storage
 from dfl_audio.validate import load_catalog, transcript_type
 
+if TYPE_CHECKING:
+    from dfl_audio.audio import EncodeResult
+
 log = logging.getLogger(__name__)
 
 # Bump when the audio pipeline changes what it produces from the same source and settings.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: speech leveler, high-pass, one decode
 FEED_WRITE_ATTEMPTS = 5
 
 Action = Literal["encode", "current", "stale", "unpublished"]
@@ -249,15 +260,19 @@ def _publish_audio(
     source_sha = sha256_file(source)
     probe = audio.probe(source)
     with reporter.stage(f"measure {episode.slug}", probe.duration, "s") as update:
-        measurement = audio.measure(source, probe, progress=update)
-
+        measurement = audio.measure(source, probe, show.audio, progress=update, workdir=workdir)
     mp3 = workdir / f"{episode.slug}.mp3"
-    with reporter.stage(f"encode {episode.slug}", probe.duration, "s") as update:
-        encoded = audio.normalize_to_mp3(
-            source, mp3, probe, measurement, show.audio, progress=update
-        )
+    try:
+        with reporter.stage(f"encode {episode.slug}", probe.duration, "s") as update:
+            encoded = audio.normalize_to_mp3(
+                source, mp3, probe, measurement, show.audio, progress=update
+            )
+    finally:
+        measurement.close()
     for warning in (*measurement.warnings, *encoded.warnings):
         log.warning("%s: %s", episode.meta.audio, warning)
+    report = audio_report(encoded)
+    log.info("%s: %s", episode.meta.audio, describe_audio(measurement.integrated_lufs, report))
     cover = _tag_cover(project, show, episode)
     write_tags(
         mp3, show, episode, duration=encoded.duration, cover_jpeg=cover, feed_url=show.feed_url
@@ -282,7 +297,47 @@ def _publish_audio(
         input_true_peak=round(measurement.true_peak_dbtp, 2),
         output_lufs=round(encoded.output_lufs, 2),
         output_true_peak=round(encoded.output_true_peak_dbtp, 2),
+        audio_report=report,
         published_at=now,
+    )
+
+
+def audio_report(encoded: EncodeResult) -> AudioReport:
+    """The engine's account of an episode, rounded for the state file and ``--json``."""
+    leveler, limiter = encoded.leveler, encoded.limiter
+    return AudioReport(
+        passes=encoded.passes,
+        loudness_reencodes=encoded.loudness_reencodes,
+        true_peak_reencodes=encoded.true_peak_reencodes,
+        gain_db=round(encoded.gain_db, 2),
+        leveler=LevelerStats(
+            enabled=leveler.enabled,
+            min_gain_db=round(leveler.min_gain_db, 2),
+            max_gain_db=round(leveler.max_gain_db, 2),
+            speech_seconds=round(leveler.speech_seconds, 2),
+        ),
+        limiter=LimiterStats(
+            max_reduction_db=round(limiter.max_reduction_db, 2),
+            active_percent=round(limiter.active_percent, 2),
+            margin_db=round(limiter.margin_db, 2),
+        ),
+        intro_seconds=round(encoded.intro_seconds, 3),
+        outro_seconds=round(encoded.outro_seconds, 3),
+    )
+
+
+def describe_audio(input_lufs: float, report: AudioReport) -> str:
+    """One line for the ``-v`` log: what the leveler and the limiter did."""
+    leveler, limiter = report.leveler, report.limiter
+    levelled = (
+        f"leveler {leveler.min_gain_db:+.1f}..{leveler.max_gain_db:+.1f} dB"
+        if leveler.enabled
+        else "leveler off"
+    )
+    return (
+        f"input {input_lufs:.1f} LUFS; {levelled}; gain {report.gain_db:+.1f} dB; limiter "
+        f"max {limiter.max_reduction_db:.1f} dB, active {limiter.active_percent:.1f} % of "
+        f"speech; {report.passes} encode pass{'es' if report.passes > 1 else ''}"
     )
 
 

@@ -343,3 +343,53 @@ def _chapter_tag(chap: Frame) -> ChapterTag:
         title=str(titles[0].text[0]) if titles and titles[0].text else None,
         url=str(urls[0].url) if urls else None,
     )
+
+
+# --- stream facts (the probe's second opinion) ----------------------------------------------
+
+_CONTAINERS = {
+    "WAVE": ("wav", "pcm"),
+    "FLAC": ("flac", "flac"),
+    "MP3": ("mp3", "mp3"),
+    "EasyMP3": ("mp3", "mp3"),
+    "MP4": ("mp4", "aac"),
+    "EasyMP4": ("mp4", "aac"),
+    "OggOpus": ("ogg", "opus"),
+    "OggVorbis": ("ogg", "vorbis"),
+    "OggFLAC": ("ogg", "flac"),
+}
+
+
+@dataclass(frozen=True)
+class StreamFacts:
+    """What mutagen reads from a container's headers (no decode): exact where it knows."""
+
+    container: str
+    codec: str
+    sample_rate: int
+    channels: int
+    duration: float
+    bits_per_sample: int | None
+
+
+def stream_facts(path: Path) -> StreamFacts | None:
+    """Stream facts from mutagen where it knows the format (None when it does not, or when
+    the headers are broken: ffmpeg then has the last word)."""
+    try:
+        parsed = mutagen.File(path)
+    except Exception as exc:  # mutagen raises many types for broken headers
+        log.debug("mutagen could not parse %s: %s", path, exc)
+        return None
+    if parsed is None or type(parsed).__name__ not in _CONTAINERS:
+        return None
+    container, codec = _CONTAINERS[type(parsed).__name__]
+    info = parsed.info
+    bits = getattr(info, "bits_per_sample", None)
+    return StreamFacts(
+        container=container,
+        codec=codec,
+        sample_rate=int(getattr(info, "sample_rate", 0) or 0),
+        channels=int(getattr(info, "channels", 0) or 0),
+        duration=float(getattr(info, "length", 0.0) or 0.0),
+        bits_per_sample=int(bits) if bits else None,
+    )

@@ -221,9 +221,11 @@ def encode_once(monkeypatch: pytest.MonkeyPatch) -> None:
             probes[path] = real_probe(path)
         return probes[path]
 
-    def measure(path: Path, found: audio.AudioProbe, progress: Any = None) -> audio.Measurement:
+    def measure(
+        path: Path, found: audio.AudioProbe, *args: Any, **kwargs: Any
+    ) -> audio.Measurement:
         if path not in measurements:
-            measurements[path] = real_measure(path, found, progress)
+            measurements[path] = real_measure(path, found, *args, **kwargs)
         return measurements[path]
 
     def encode(path: Path, dst: Path, *args: Any, **kwargs: Any) -> audio.EncodeResult:

@@ -1,0 +1,147 @@
+"""The measure pass: the one decode of the source, metered as the encoder will get it.
+
+The source is decoded once (see :mod:`dfl_audio.audio.source`), conditioned to the output
+rate and channels, and metered: the 10 ms :class:`~dfl_audio.audio.meter.Profile` is all the
+leveler and the gain solver need, so the loudness of the final MP3 is known before the encode
+starts. ffmpeg is the judge of corruption: decode errors, nothing decoded, or far less than
+the container declares all stop here, before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+from dfl_audio import ffmpeg
+from dfl_audio.audio import tuning
+from dfl_audio.audio.bs1770 import ABSOLUTE_GATE_LUFS, lin_to_db
+from dfl_audio.audio.meter import ClipCounter, Meter, Profile
+from dfl_audio.audio.probe import AudioProbe
+from dfl_audio.audio.source import Conditioner, Spool, direct_wav, open_source
+from dfl_audio.errors import AudioError
+from dfl_audio.models import AudioSettings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What the one decode of the source found, at the output rate and channel count.
+
+    ``spool`` holds the conditioned frames for the encode pass (None when the source is a WAV
+    at the output rate, read again instead); close it with :meth:`close`.
+    """
+
+    profile: Profile
+    clipped_samples: int
+    warnings: tuple[str, ...]
+    spool: Spool | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def integrated_lufs(self) -> float:
+        return self.profile.integrated_lufs()
+
+    @property
+    def true_peak_dbtp(self) -> float:
+        return lin_to_db(self.profile.true_peak)
+
+    @property
+    def sample_peak_dbfs(self) -> float:
+        return lin_to_db(self.profile.sample_peak)
+
+    @property
+    def duration(self) -> float:
+        return self.profile.duration
+
+    @property
+    def leading_silence(self) -> float:
+        return self.profile.edge_silence()[0]
+
+    @property
+    def trailing_silence(self) -> float:
+        return self.profile.edge_silence()[1]
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
+
+
+def one_blas_thread() -> threadpool_limits:
+    """Our small matmuls (true-peak interpolation) and banded solves run fastest on one BLAS
+    thread; the other core belongs to the ffmpeg child (decoder, then LAME)."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def measure(
+    path: Path,
+    probe: AudioProbe,
+    settings: AudioSettings,
+    progress: Progress | None = None,
+    workdir: Path | None = None,
+) -> Measurement:
+    """Decode the whole source once, condition it to the output rate and channels of
+    ``settings`` and meter it; raise AudioError if it is corrupt, truncated or silent.
+    The decoded frames wait in a spool in ``workdir`` (default: the temp folder)."""
+    sample_rate, channels = settings.sample_rate, settings.channels
+    source_channels = min(max(probe.channels, 1), 2)
+    spool = None if direct_wav(path, probe, sample_rate) else Spool(channels, workdir)
+    meter = Meter(sample_rate, channels)
+    clips = ClipCounter(source_channels)
+    conditioner = Conditioner(sample_rate, channels)
+    try:
+        with one_blas_thread(), open_source(path, probe, sample_rate) as source:
+            for chunk in source.chunks(tuning.CHUNK_FRAMES):
+                clips.feed(chunk)
+                conditioned = conditioner.process(chunk)
+                meter.feed(conditioned)
+                if spool is not None:
+                    spool.write(conditioned)
+                if progress:
+                    progress(meter.frames / sample_rate)
+            report = source.report
+        check_decode(path, probe, report, meter.frames / sample_rate)
+        profile = meter.profile()
+        if profile.integrated_lufs() < ABSOLUTE_GATE_LUFS:
+            raise AudioError("silent: integrated loudness is below -70 LUFS", path)
+    except BaseException:
+        if spool is not None:
+            spool.close()
+        raise
+    warnings = _warnings(profile, clips.count, source_channels * probe.sample_rate)
+    return Measurement(profile, clips.count, warnings, spool)
+
+
+def check_decode(
+    path: Path, probe: AudioProbe, report: ffmpeg.DecodeReport | None, decoded: float
+) -> None:
+    """ffmpeg is the judge: decode errors, nothing decoded, or far less than declared."""
+    if report is not None and (report.returncode != 0 or report.errors):
+        detail = report.errors[-1] if report.errors else f"exit {report.returncode}"
+        raise AudioError(f"corrupt or truncated audio: ffmpeg: {detail}", path)
+    if decoded <= 0:
+        raise AudioError("no decodable audio", path)
+    if decoded < probe.duration * tuning.TRUNCATION_TOLERANCE - 0.1:
+        raise AudioError(
+            f"truncated: decodes to {decoded:.2f} s but the file declares {probe.duration:.2f} s",
+            path,
+        )
+
+
+def _warnings(profile: Profile, clipped: int, samples_per_second: int) -> tuple[str, ...]:
+    """Problems worth a look that do not stop publishing: clipping, long edge silence."""
+    found = []
+    samples = profile.duration * samples_per_second
+    if clipped > max(16, tuning.CLIPPING_WARN_RATIO * samples):
+        found.append(f"heavy clipping: {clipped} samples at full scale")
+    lead, trail = profile.edge_silence()
+    if lead >= tuning.SILENCE_WARN_SECONDS:
+        found.append(f"long leading silence: {lead:.1f} s")
+    if trail >= tuning.SILENCE_WARN_SECONDS:
+        found.append(f"long trailing silence: {trail:.1f} s")
+    return tuple(found)

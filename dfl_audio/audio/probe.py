@@ -1,0 +1,142 @@
+"""Is this file audio we can publish, and what are its stream facts? (No full decode.)
+
+Two opinions: mutagen (through the tags adapter) reads the container headers exactly where it
+knows the format; ffmpeg's own description names every other format and says what kind of
+non-audio a file is. The full decode in the measure pass is the final judge of corruption.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from dfl_audio import ffmpeg
+from dfl_audio.errors import AudioError
+from dfl_audio.tags import StreamFacts, stream_facts
+
+
+@dataclass(frozen=True)
+class AudioProbe:
+    """Stream facts of a source; ``duration`` is what the container declares."""
+
+    path: Path
+    codec: str
+    container: str
+    sample_rate: int
+    channels: int
+    duration: float
+    bits_per_sample: int | None
+
+
+def probe(path: Path) -> AudioProbe:
+    """Check the file is readable audio and read its stream facts."""
+    path = Path(path)
+    _check_readable(path)
+    tagged = stream_facts(path)
+    facts = _parse_ffmpeg(ffmpeg.describe(path), path)
+    if tagged is not None:
+        facts = _merge(facts, tagged)
+    if facts.duration <= 0:
+        raise AudioError("no audio: the stream has zero duration", path)
+    if facts.sample_rate <= 0 or facts.channels <= 0:
+        raise AudioError("no audio: unknown sample rate or channel count", path)
+    if facts.container == "wav":
+        _check_wav_length(path, facts)
+    return facts
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise AudioError("file not found", path)
+    if not path.is_file():
+        raise AudioError("not a regular file", path)
+    try:
+        with path.open("rb") as handle:
+            first = handle.read(1)
+    except OSError as exc:
+        raise AudioError(f"cannot read the file: {exc.strerror}", path, exc) from exc
+    if not first:
+        raise AudioError("empty file (0 bytes)", path)
+
+
+def _parse_ffmpeg(text: str, path: Path) -> AudioProbe:
+    """Facts from ``ffmpeg -i`` output; the errors name what kind of non-audio this is."""
+    container = _search(r"Input #0, ([^,\s]+)", text)
+    if container is None:
+        last = text.strip().splitlines()[-1] if text.strip() else "unknown format"
+        raise AudioError(f"not an audio file (ffmpeg: {last.split(': ')[-1]})", path)
+    audio = _search(r"Stream #0:\d+.*?: Audio: (.*)", text)
+    if audio is None:
+        if "Video:" in text:
+            raise AudioError("no audio stream (video or image only)", path)
+        raise AudioError("no audio stream", path)
+    parts = [part.strip() for part in audio.split(",")]
+    codec = parts[0].split()[0]
+    rate = next((int(p.split()[0]) for p in parts if p.endswith(" Hz")), 0)
+    layout = parts[2] if len(parts) > 2 else ""
+    return AudioProbe(
+        path=path,
+        codec=codec,
+        container=container,
+        sample_rate=rate,
+        channels=_layout_channels(layout),
+        duration=_ffmpeg_duration(text),
+        bits_per_sample=None,
+    )
+
+
+def _search(pattern: str, text: str) -> str | None:
+    match = re.search(pattern, text)
+    return match.group(1) if match else None
+
+
+def _layout_channels(layout: str) -> int:
+    """Channel count of an ffmpeg layout name.
+
+    >>> _layout_channels("stereo"), _layout_channels("mono"), _layout_channels("5.1(side)")
+    (2, 1, 6)
+    """
+    named = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
+    base = layout.split("(")[0].strip()
+    if base in named:
+        return named[base]
+    count = _search(r"(\d+) channels", layout)
+    return int(count) if count else 2
+
+
+def _ffmpeg_duration(text: str) -> float:
+    match = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", text)
+    if not match:
+        return 0.0
+    hours, minutes, seconds = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _merge(fromffmpeg: AudioProbe, tagged: StreamFacts) -> AudioProbe:
+    """Prefer mutagen's numbers where it has them; ffmpeg's codec name is more precise."""
+    return AudioProbe(
+        path=fromffmpeg.path,
+        codec=fromffmpeg.codec or tagged.codec,
+        container=tagged.container,
+        sample_rate=tagged.sample_rate or fromffmpeg.sample_rate,
+        channels=tagged.channels or fromffmpeg.channels,
+        duration=tagged.duration or fromffmpeg.duration,
+        bits_per_sample=tagged.bits_per_sample,
+    )
+
+
+def _check_wav_length(path: Path, facts: AudioProbe) -> None:
+    """A WAV whose header promises more data than the file holds was cut short."""
+    bits = facts.bits_per_sample or 16
+    bytes_per_second = facts.sample_rate * facts.channels * bits / 8
+    if bytes_per_second <= 0:
+        return
+    possible = os.path.getsize(path) / bytes_per_second
+    if facts.duration > possible + 0.05 and facts.duration < 0xFFFFFFF0 / bytes_per_second:
+        raise AudioError(
+            f"truncated WAV: header says {facts.duration:.2f} s but the file holds at most "
+            f"{possible:.2f} s",
+            path,
+        )

@@ -1,0 +1,279 @@
+"""Produce the episode's MP3: plan the gains from the measurement, then encode once.
+
+The order of the professional chain: the leveler brings the phrases together, one static
+gain brings the whole program (intro and outro included) to the loudness target, and the
+true-peak limiter is only a safety net. Because the measure pass metered exactly the frames
+the encoder will read, the gain that lands the *MP3* on the target is solved before encoding
+(with LAME's small level change, calibrated once per format, and the limiter's loss replayed
+on the 10 ms profile). The MP3 is measured as it is written; a second encode happens only if
+it missed (counted and reported, rare by design).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from dfl_audio import ffmpeg
+from dfl_audio.audio import leveler, tuning
+from dfl_audio.audio.arrays import FloatArray, Frames
+from dfl_audio.audio.bs1770 import db_to_lin, lin_to_db, subblock_loudness
+from dfl_audio.audio.encode import Format, PassResult, Progress, encode_pass
+from dfl_audio.audio.leveler import LevelerPlan
+from dfl_audio.audio.limiter import limited_loudness
+from dfl_audio.audio.measure import Measurement, one_blas_thread
+from dfl_audio.audio.meter import Profile, profile_of
+from dfl_audio.audio.probe import AudioProbe
+from dfl_audio.audio.source import conditioned_chunks
+from dfl_audio.models import AudioSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LevelerReport:
+    """What the leveler did: on or off, and the gains it gave speech (dB)."""
+
+    enabled: bool
+    min_gain_db: float
+    max_gain_db: float
+    speech_seconds: float
+
+
+@dataclass(frozen=True)
+class LimiterReport:
+    """How hard the safety net worked: deepest reduction, and share of speech time limited."""
+
+    max_reduction_db: float
+    active_percent: float
+    margin_db: float  # how far under the true-peak ceiling it aimed
+
+
+@dataclass(frozen=True)
+class EncodeResult:
+    """The MP3 written and how it was made; loudness and true peak are the MP3's own."""
+
+    path: Path
+    duration: float
+    gain_db: float  # the static loudness gain on the interview (after the leveler)
+    output_lufs: float
+    output_true_peak_dbtp: float
+    pcm_true_peak_dbtp: float
+    leveler: LevelerReport
+    limiter: LimiterReport
+    passes: int
+    loudness_reencodes: int
+    true_peak_reencodes: int
+    mp3_level_offset_db: float
+    intro_seconds: float = 0.0
+    outro_seconds: float = 0.0
+    warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Program:
+    """The whole episode at 10 ms: intro, interview, outro. Only the interview's gain moves
+    with the static gain; the clips arrive already matched to the target."""
+
+    energy: FloatArray
+    peak: FloatArray
+    fixed_db: FloatArray  # leveler gains on the interview, 0 on the clips
+    moves: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, main: Profile, plan: LevelerPlan, clips: list[Profile | None]) -> Program:
+        intro, outro = clips
+        parts = [p for p in (intro, main, outro) if p is not None]
+        moves = [np.full(len(p.energy), p is main) for p in parts]
+        fixed = [plan.gain_db if p is main else np.zeros(len(p.energy)) for p in parts]
+        return cls(
+            energy=np.concatenate([p.energy for p in parts]).astype(np.float64),
+            peak=np.concatenate([p.peak for p in parts]).astype(np.float64),
+            fixed_db=np.concatenate(fixed).astype(np.float64),
+            moves=np.concatenate(moves),
+        )
+
+    def gains(self, static_db: float) -> FloatArray:
+        out: FloatArray = self.fixed_db + static_db * self.moves
+        return out
+
+    def loudness(self, static_db: float, ceiling: float) -> float:
+        """Predicted LUFS of the PCM the encoder gets, limiter included."""
+        return limited_loudness(self.energy, self.peak, self.gains(static_db), ceiling)
+
+    def plain_loudness(self, static_db: float) -> float:
+        gain = 10 ** (self.gains(static_db) / 10)
+        return subblock_loudness(self.energy * gain)
+
+
+def solve_static_gain(program: Program, target: float, ceiling: float) -> float:
+    """The static gain (dB) whose predicted loudness is ``target``: bisection on a monotone
+    curve, first without the limiter (the least it can be), then with it."""
+    low = _bisect(program.plain_loudness, target, -60.0, 60.0)
+    high = low + tuning.MAX_EXTRA_GAIN_DB
+    if program.loudness(low, ceiling) >= target - 0.005:
+        return low
+
+    def limited(static_db: float) -> float:
+        return program.loudness(static_db, ceiling)
+
+    if limited(high) < target:
+        return high
+    return _bisect(limited, target, low, high)
+
+
+def _bisect(func: Callable[[float], float], target: float, low: float, high: float) -> float:
+    for _ in range(40):
+        if high - low < 0.002:
+            break
+        middle = (low + high) / 2
+        if func(middle) < target:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def normalize_to_mp3(
+    path: Path,
+    dst: Path,
+    probe: AudioProbe,
+    measurement: Measurement,
+    settings: AudioSettings,
+    progress: Progress | None = None,
+    *,
+    intro: Frames | None = None,
+    outro: Frames | None = None,
+) -> EncodeResult:
+    """Level, gain, limit and encode the measured source (and its clips) into ``dst``."""
+    fmt = Format(settings.sample_rate, settings.channels, settings.bitrate)
+    codec_db = ffmpeg.mp3_level_offset(fmt.sample_rate, fmt.channels, fmt.bitrate_kbps)
+    target = settings.loudness - codec_db  # what the PCM must measure for the MP3 to hit it
+    main = measurement.profile
+    plan = leveler.plan(main.energy) if settings.leveler else leveler.flat(len(main.energy))
+    clips = [profile_of(c, fmt.sample_rate) if c is not None else None for c in (intro, outro)]
+    program = Program.of(main, plan, clips)
+    margin = tuning.mp3_margin_db(fmt.channels, fmt.bitrate_kbps)
+    static_db = solve_static_gain(program, target, db_to_lin(settings.true_peak - margin))
+    passes = loud_again = peak_again = 0
+    while True:
+        ceiling = db_to_lin(settings.true_peak - margin)
+        with one_blas_thread():
+            done = encode_pass(
+                conditioned_chunks(path, probe, fmt.sample_rate, fmt.channels, measurement.spool),
+                program.gains(static_db)[program.moves],
+                dst,
+                fmt,
+                ceiling,
+                intro=intro,
+                outro=outro,
+                progress=progress,
+            )
+        passes += 1
+        log.debug(
+            "%s: pass %d at %+.2f dB: predicted %.2f LUFS, MP3 %.2f LUFS %.2f dBTP",
+            path,
+            passes,
+            static_db,
+            program.loudness(static_db, ceiling) + codec_db,
+            done.mp3_lufs,
+            done.mp3_true_peak_dbtp,
+        )
+        over = done.mp3_true_peak_dbtp - (settings.true_peak - tuning.GUARD_TOLERANCE_DB)
+        missed = settings.loudness - done.mp3_lufs
+        if over > 0 and peak_again < tuning.MAX_GUARD_REENCODES:
+            peak_again += 1
+            margin += over + tuning.GUARD_SAFETY_DB
+            static_db = solve_static_gain(program, target, db_to_lin(settings.true_peak - margin))
+            log.info(
+                "%s: MP3 peaks at %.2f dBTP; encoding again %.2f dB under the ceiling",
+                path,
+                done.mp3_true_peak_dbtp,
+                margin,
+            )
+            continue
+        reachable = program.loudness(static_db, ceiling) > target - tuning.LOUDNESS_TOLERANCE_LU
+        if (
+            abs(missed) > tuning.LOUDNESS_TOLERANCE_LU
+            and loud_again < tuning.MAX_LOUDNESS_REENCODES
+            and reachable  # short by design (the drive cap): another pass changes nothing
+        ):
+            loud_again += 1
+            target += missed  # the model was off by this much: aim that much further
+            static_db = solve_static_gain(program, target, ceiling)
+            log.info(
+                "%s: MP3 at %.2f LUFS; encoding again at %+.2f dB", path, done.mp3_lufs, static_db
+            )
+            continue
+        break
+    return _result(
+        dst,
+        fmt,
+        settings,
+        done,
+        plan,
+        static_db,
+        margin,
+        codec_db,
+        (passes, loud_again, peak_again),
+        intro,
+        outro,
+    )
+
+
+def _result(
+    dst: Path,
+    fmt: Format,
+    settings: AudioSettings,
+    done: PassResult,
+    plan: LevelerPlan,
+    static_db: float,
+    margin: float,
+    codec_db: float,
+    counts: tuple[int, int, int],
+    intro: Frames | None,
+    outro: Frames | None,
+) -> EncodeResult:
+    low, high = plan.range_db()
+    speech_frames = max(1.0, plan.speech_seconds * fmt.sample_rate)
+    if not settings.leveler:
+        speech_frames = max(1.0, float(done.frames))
+    warnings: tuple[str, ...] = ()
+    if abs(done.mp3_lufs - settings.loudness) > 0.3:
+        warnings += (
+            f"loudness {done.mp3_lufs:.1f} LUFS instead of {settings.loudness:.1f}: reaching it "
+            f"would need more than {tuning.MAX_EXTRA_GAIN_DB:.0f} dB of limiting (a very peaky "
+            "recording; a compressor before publishing would help)",
+        )
+    if done.mp3_true_peak_dbtp > settings.true_peak:
+        warnings += (
+            f"true peak of the MP3 {done.mp3_true_peak_dbtp:.2f} dBTP, over the "
+            f"{settings.true_peak:.1f} dBTP ceiling",
+        )
+    passes, loud_again, peak_again = counts
+    return EncodeResult(
+        path=dst,
+        duration=done.frames / fmt.sample_rate,
+        gain_db=static_db,
+        output_lufs=done.mp3_lufs,
+        output_true_peak_dbtp=done.mp3_true_peak_dbtp,
+        pcm_true_peak_dbtp=lin_to_db(done.pcm_true_peak),
+        leveler=LevelerReport(settings.leveler, low, high, plan.speech_seconds),
+        limiter=LimiterReport(
+            max_reduction_db=-lin_to_db(done.limiter_min_gain) if done.limiter_min_gain else 0.0,
+            active_percent=min(100.0, 100 * done.limiter_frames / speech_frames),
+            margin_db=margin,
+        ),
+        passes=passes,
+        loudness_reencodes=loud_again,
+        true_peak_reencodes=peak_again,
+        mp3_level_offset_db=codec_db,
+        intro_seconds=len(intro) / fmt.sample_rate if intro is not None else 0.0,
+        outro_seconds=len(outro) / fmt.sample_rate if outro is not None else 0.0,
+        warnings=warnings,
+    )
