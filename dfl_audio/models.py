@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
@@ -176,6 +177,19 @@ class Chapter(_Strict):
     start: Timestamp
     title: Text
     url: HttpsUrl | None = None
+
+
+def shift_chapters(chapters: Sequence[Chapter], seconds: float) -> tuple[Chapter, ...]:
+    """The chapters ``seconds`` later: where they start once an intro that long plays first.
+
+    >>> chapters = [Chapter(start=0, title="Hello"), Chapter(start=90, title="Work")]
+    >>> [chapter.start for chapter in shift_chapters(chapters, 7.5)]
+    [7.5, 97.5]
+    """
+    return tuple(
+        chapter.model_copy(update={"start": round(chapter.start + seconds, 3)})
+        for chapter in chapters
+    )
 
 
 class AudioSettings(_Strict):
