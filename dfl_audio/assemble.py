@@ -123,6 +123,7 @@ def _decode(
         report = decoder.report
     if report is not None and (report.returncode != 0 or report.errors):
         detail = report.errors[-1] if report.errors else f"exit {report.returncode}"
+        detail = detail.removeprefix(f"{path}: ")  # the error already names the file
         raise AudioError(f"not readable audio: ffmpeg: {detail}", path)
     if not total:
         raise AudioError("no audio in the file", path)
