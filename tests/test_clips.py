@@ -4,19 +4,27 @@ changes). The clips are real espeak-ng speech."""
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
 from audio_fixtures import espeak, sine, write_wav
-from project_fixtures import SAMPLE_EPISODE, edit, project
+from mutagen.id3 import ID3
+from project_fixtures import REPO, SAMPLE_EPISODE, edit, project
 from pydub import AudioSegment
+from test_publish import GUID, publish_now
 
-from dfl_audio import ffmpeg
-from dfl_audio.episodes import Project
-from dfl_audio.models import episode_clip
+from dfl_audio import ffmpeg, publish
+from dfl_audio.assemble import prepare_clip
+from dfl_audio.episodes import Project, read_show
+from dfl_audio.models import Published, episode_clip
+from dfl_audio.state import load_state
 from dfl_audio.validate import load_catalog
 
 __all__ = ["project"]
 
 SHOW = "episodes/show.yaml"
+STATE = "feeds/interviews.published.json"
 INTRO = "episodes/audio/intro.wav"
 OUTRO = "episodes/audio/outro.wav"
 
@@ -48,6 +56,22 @@ def line_of(project: Project, rel: str, text: str) -> int:
 
 def problems_of(project: Project) -> list[str]:
     return [str(problem) for problem in load_catalog(project).problems]
+
+
+def record_of(project: Project) -> Published:
+    return load_state(project.root / STATE).episodes[GUID]
+
+
+def intro_length(project: Project, rel: str) -> float:
+    """What prepare_clip makes of the clip at the show's output format."""
+    show = read_show(project).item
+    assert show is not None
+    return prepare_clip(
+        project.root / rel,
+        sample_rate=show.audio.sample_rate,
+        channels=show.audio.channels,
+        loudness_lufs=show.audio.loudness,
+    ).seconds
 
 
 @pytest.fixture(autouse=True)
@@ -126,3 +150,113 @@ def test_a_transcript_an_intro_moves_must_parse(project: Project) -> None:
         f"{SAMPLE_EPISODE}:{line}: transcript: episodes/audio/sample-clip.vtt: cannot be "
         "re-timed: Invalid format"
     ]
+
+
+# --- publish -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def with_intro(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, float]:
+    """The sample published with a show intro and outro; and the intro's prepared length."""
+    project = Project(tmp_path_factory.mktemp("with-intro"))
+    shutil.copytree(REPO / "episodes", project.root / "episodes")
+    set_show_clips(
+        project,
+        intro=make_clip(project, INTRO, "Depth First Learning."),
+        outro=make_clip(project, OUTRO, "Thanks for listening."),
+    )
+    publish_now(project)
+    return project, intro_length(project, INTRO)
+
+
+def test_publish_records_the_intro_length(with_intro: tuple[Project, float]) -> None:
+    project, seconds = with_intro
+    assert 0.8 < seconds < 3.0  # espeak's phrase, its padding trimmed
+    assert record_of(project).intro_seconds == pytest.approx(seconds, abs=1e-6)
+
+
+def test_stored_chapters_and_transcript_move_by_the_intro(
+    with_intro: tuple[Project, float],
+) -> None:
+    project, seconds = with_intro
+    record = record_of(project)
+    assert record.chapters_key and record.transcript_key
+    chapters = json.loads((project.root / "storage" / record.chapters_key).read_bytes())
+    starts = [chapter["startTime"] for chapter in chapters["chapters"]]
+    assert starts == pytest.approx([seconds, 3 + seconds], abs=0.001)
+    vtt = (project.root / "storage" / record.transcript_key).read_text(encoding="utf-8")
+    original = (project.root / "episodes/audio/sample-clip.vtt").read_text(encoding="utf-8")
+    first_cue = next(line for line in vtt.splitlines() if "-->" in line)
+    start_ms = round((0.25 + seconds) * 1000)
+    assert first_cue.startswith(f"00:00:{start_ms // 1000:02d}.{start_ms % 1000:03d} --> ")
+    assert vtt.count("<v Host>") == original.count("<v Host>") == 2
+    assert "<v Guest>Thanks for having me. Happy to be here." in vtt
+    assert record.transcript_key.endswith(".vtt")
+
+
+def test_chap_frames_move_by_the_intro(with_intro: tuple[Project, float]) -> None:
+    project, seconds = with_intro
+    tags = ID3(project.root / "storage" / record_of(project).audio_key)
+    chapters = sorted(tags.getall("CHAP"), key=lambda chap: chap.start_time)
+    assert [chap.start_time for chap in chapters] == [
+        round(seconds * 1000),
+        round((3 + seconds) * 1000),
+    ]
+    assert [str(chap.sub_frames["TIT2"]) for chap in chapters] == [
+        "Welcome",
+        "The guest says hello",
+    ]
+
+
+def test_turning_the_intro_off_publishes_the_files_as_they_are(project: Project) -> None:
+    set_show_clips(project, intro=make_clip(project, INTRO, "Depth First Learning."))
+    set_episode_clip(project, "intro", "false")
+    publish_now(project)
+    record = record_of(project)
+    assert record.intro_seconds == 0.0
+    assert record.transcript_key
+    stored = (project.root / "storage" / record.transcript_key).read_bytes()
+    assert stored == (project.root / "episodes/audio/sample-clip.vtt").read_bytes()
+    show = read_show(project).item
+    assert show is not None
+    assert record.settings_digest == publish.settings_digest(show)
+
+
+def test_only_a_changed_clip_makes_the_audio_stale(project: Project) -> None:
+    set_show_clips(project, intro=make_clip(project, INTRO, "Depth First Learning."))
+    publish_now(project)
+
+    def plan() -> tuple[str, str]:
+        (only,) = publish_now(project, dry_run=True).plans
+        return only.action, only.reason
+
+    stale = ("encode", "the audio settings or the intro/outro changed")
+    assert plan()[0] == "current"
+    (project.root / INTRO).touch()  # touched, same bytes: still current
+    assert plan()[0] == "current"
+    make_clip(project, INTRO, "Depth First Learning, again.")
+    assert plan() == stale
+    publish_now(project)
+    assert plan()[0] == "current"
+    set_episode_clip(project, "intro", "false")
+    assert plan() == stale
+    set_episode_clip(project, "outro", make_clip(project, OUTRO, "Goodbye."))
+    assert plan() == stale
+
+
+def test_without_clips_the_digest_is_the_one_already_recorded(project: Project) -> None:
+    show = read_show(project).item
+    assert show is not None
+    catalog = load_catalog(project)
+    episode = next(e for e in catalog.episodes if e.path == SAMPLE_EPISODE)
+    assert publish.episode_settings_digest(project, show, episode) == publish.settings_digest(show)
+    assert publish.settings_digest(show) == _digest_before_clips(show)
+
+
+def _digest_before_clips(show: object) -> str:
+    """How 0.1 computed it: the records already in state files must stay current."""
+    import hashlib
+
+    audio = show.audio.model_dump()  # type: ignore[attr-defined]
+    text = json.dumps(audio, sort_keys=True) + publish.PIPELINE_VERSION
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
