@@ -80,3 +80,7 @@ class ArtworkError(DflAudioError):
 
 class ConflictError(StorageError):
     """A conditional write lost a race: the object changed since it was read."""
+
+
+class TranscriptError(DflAudioError):
+    """A transcript cannot be parsed, so it cannot be re-timed for an intro."""

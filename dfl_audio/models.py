@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
@@ -21,6 +22,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    PlainValidator,
     StringConstraints,
     field_validator,
 )
@@ -86,6 +88,15 @@ def _repo_path(value: str) -> str:
     return str(path)
 
 
+def _clip_choice(value: object) -> str | Literal[False]:
+    """An episode's intro or outro: a clip path, or ``false`` for none."""
+    if value is False:
+        return False
+    if isinstance(value, str):
+        return _repo_path(value)
+    raise ValueError(f"must be a path to an audio clip, or false for none; got {value!r}")
+
+
 def parse_timestamp(value: object) -> float:
     """Seconds from a number or ``[HH:]MM:SS[.fff]`` text.
 
@@ -137,6 +148,7 @@ LongText = Annotated[Text, AfterValidator(_max_4000_bytes)]
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 RepoPath = Annotated[str, AfterValidator(_repo_path)]
 Timestamp = Annotated[float, BeforeValidator(parse_timestamp)]
+ClipChoice = Annotated[str | Literal[False], PlainValidator(_clip_choice)]
 AwareDatetime = Annotated[datetime, BeforeValidator(_aware_datetime)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
 
@@ -176,6 +188,19 @@ class Chapter(_Strict):
     start: Timestamp
     title: Text
     url: HttpsUrl | None = None
+
+
+def shift_chapters(chapters: Sequence[Chapter], seconds: float) -> tuple[Chapter, ...]:
+    """The chapters ``seconds`` later: where they start once an intro that long plays first.
+
+    >>> chapters = [Chapter(start=0, title="Hello"), Chapter(start=90, title="Work")]
+    >>> [chapter.start for chapter in shift_chapters(chapters, 7.5)]
+    [7.5, 97.5]
+    """
+    return tuple(
+        chapter.model_copy(update={"start": round(chapter.start + seconds, 3)})
+        for chapter in chapters
+    )
 
 
 class AudioSettings(_Strict):
@@ -223,6 +248,8 @@ class Show(_Strict):
     locked: bool = True
     audio: AudioSettings = AudioSettings()
     storage: StorageSettings = StorageSettings()
+    intro: RepoPath | None = None  # a short clip played before every episode
+    outro: RepoPath | None = None  # and after it
 
     @field_validator("category")
     @classmethod
@@ -280,6 +307,8 @@ class EpisodeMeta(_Strict):
     transcript: RepoPath | None = None
     draft: bool = False
     links: tuple[Link, ...] = ()
+    intro: ClipChoice | None = None  # None: the show's; false: none for this episode
+    outro: ClipChoice | None = None
 
     @field_validator("chapters")
     @classmethod
@@ -288,6 +317,27 @@ class EpisodeMeta(_Strict):
         if starts != sorted(starts) or len(set(starts)) != len(starts):
             raise ValueError("chapters must start at strictly increasing times")
         return chapters
+
+
+ClipRole = Literal["intro", "outro"]
+CLIP_ROLES: tuple[ClipRole, ...] = ("intro", "outro")
+
+
+def episode_clip(show: Show, meta: EpisodeMeta, role: ClipRole) -> str | None:
+    """The clip played as this episode's intro or outro: its own, none, or the show's.
+
+    >>> show = Show.model_construct(intro="episodes/audio/intro.wav", outro=None)
+    >>> meta = EpisodeMeta.model_construct(intro=None, outro="episodes/audio/bye.wav")
+    >>> episode_clip(show, meta, "intro"), episode_clip(show, meta, "outro")
+    ('episodes/audio/intro.wav', 'episodes/audio/bye.wav')
+    >>> episode_clip(show, meta.model_copy(update={"intro": False}), "intro") is None
+    True
+    """
+    own: str | Literal[False] | None = getattr(meta, role)
+    if own is False:
+        return None
+    shows: str | None = getattr(show, role)
+    return own or shows
 
 
 class Episode(BaseModel):
@@ -359,6 +409,7 @@ class Published(BaseModel):
     audio_sha256: str
     audio_bytes: int
     duration: float
+    intro_seconds: float = 0.0  # what the intro moved the interview by: chapters, transcript
     input_lufs: float | None = None
     input_true_peak: float | None = None
     output_lufs: float | None = None

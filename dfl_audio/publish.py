@@ -7,6 +7,7 @@ that dies anywhere leaves the previous feed in place and is finished by the next
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import tempfile
@@ -22,21 +23,27 @@ from dfl_audio.errors import ConflictError, FeedError
 from dfl_audio.feed import FeedDiff, chapters_json, diff_feeds, merge_foreign_items, render_feed
 from dfl_audio.fsutil import atomic_write_bytes, sha256_bytes, sha256_file
 from dfl_audio.models import (
+    CLIP_ROLES,
     AudioReport,
+    ClipRole,
     Episode,
     FeedItem,
     LevelerStats,
     LimiterStats,
     Published,
     Show,
+    episode_clip,
+    shift_chapters,
 )
 from dfl_audio.progress import Reporter, Silent, accumulate
 from dfl_audio.state import PublishState, load_state, save_state
 from dfl_audio.storage import Storage
+from dfl_audio.transcripts import shift_transcript
 from dfl_audio.validate import load_catalog, transcript_type
 
 if TYPE_CHECKING:
     from dfl_audio.audio import EncodeResult
+    from dfl_audio.audio.assemble import Clip
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +88,32 @@ class RunOptions:
     now: datetime | None = None
 
 
-def settings_digest(show: Show) -> str:
-    """A change in audio settings or pipeline version means the published audio is stale."""
+def settings_digest(show: Show, clips: Sequence[tuple[ClipRole, str]] = ()) -> str:
+    """A change in audio settings, pipeline version or intro/outro means stale audio.
+
+    ``clips`` are the (role, SHA-256) of the clips an episode plays; without any, the digest
+    is the one earlier versions recorded, so adding the feature re-encodes nothing.
+    """
     settings = json.dumps(show.audio.model_dump(), sort_keys=True) + PIPELINE_VERSION
+    settings += "".join(f"|{role}:{digest}" for role, digest in clips)
     return sha256_bytes(settings.encode())[:16]
+
+
+def episode_settings_digest(project: Project, show: Show, episode: Episode) -> str:
+    """:func:`settings_digest` for one episode: its own intro and outro, or the show's."""
+    clips = []
+    for role in CLIP_ROLES:
+        rel = episode_clip(show, episode.meta, role)
+        if rel is not None:
+            path = project.root / rel
+            clips.append((role, _clip_sha256(path, *source_fingerprint(path))))
+    return settings_digest(show, clips)
+
+
+@functools.lru_cache(maxsize=16)
+def _clip_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    """Hashed once per file version: every episode of a show usually shares one intro."""
+    return sha256_file(path)
 
 
 def content_key(folder: str, slug: str, digest: str, suffix: str) -> str:
@@ -216,9 +245,9 @@ def plan_episode(
     if not _source_unchanged(project.root / episode.meta.audio, record, state):
         action = "encode" if options.process_audio else "stale"
         return EpisodePlan(episode, action, "the source recording changed")
-    if record.settings_digest != settings_digest(show):
+    if record.settings_digest != episode_settings_digest(project, show, episode):
         action = "encode" if options.process_audio else "stale"
-        return EpisodePlan(episode, action, "the show's audio settings changed")
+        return EpisodePlan(episode, action, "the audio settings or the intro/outro changed")
     return EpisodePlan(episode, "current", "audio is current")
 
 
@@ -258,14 +287,24 @@ def _publish_audio(
     source = project.root / episode.meta.audio
     source_size, source_mtime_ns = source_fingerprint(source)
     source_sha = sha256_file(source)
+    digest = episode_settings_digest(project, show, episode)  # before the clips are read
     probe = audio.probe(source)
     with reporter.stage(f"measure {episode.slug}", probe.duration, "s") as update:
         measurement = audio.measure(source, probe, show.audio, progress=update, workdir=workdir)
+    clips = {role: _prepared_clip(project, show, episode, role) for role in CLIP_ROLES}
+    intro, outro = clips["intro"], clips["outro"]
     mp3 = workdir / f"{episode.slug}.mp3"
     try:
         with reporter.stage(f"encode {episode.slug}", probe.duration, "s") as update:
             encoded = audio.normalize_to_mp3(
-                source, mp3, probe, measurement, show.audio, progress=update
+                source,
+                mp3,
+                probe,
+                measurement,
+                show.audio,
+                progress=update,
+                intro=intro.frames if intro is not None else None,
+                outro=outro.frames if outro is not None else None,
             )
     finally:
         measurement.close()
@@ -273,9 +312,15 @@ def _publish_audio(
         log.warning("%s: %s", episode.meta.audio, warning)
     report = audio_report(encoded)
     log.info("%s: %s", episode.meta.audio, describe_audio(measurement.integrated_lufs, report))
+    intro_seconds = encoded.intro_seconds
     cover = _tag_cover(project, show, episode)
     write_tags(
-        mp3, show, episode, duration=encoded.duration, cover_jpeg=cover, feed_url=show.feed_url
+        mp3,
+        show,
+        shifted_episode(episode, intro_seconds),
+        duration=encoded.duration,
+        cover_jpeg=cover,
+        feed_url=show.feed_url,
     )
     mp3_sha = sha256_file(mp3)
     key = content_key("audio", episode.slug, mp3_sha, ".mp3")
@@ -288,11 +333,12 @@ def _publish_audio(
         source_sha256=source_sha,
         source_size=source_size,
         source_mtime_ns=source_mtime_ns,
-        settings_digest=settings_digest(show),
+        settings_digest=digest,
         audio_key=key,
         audio_sha256=mp3_sha,
         audio_bytes=size,
         duration=encoded.duration,
+        intro_seconds=intro_seconds,
         input_lufs=round(measurement.integrated_lufs, 2),
         input_true_peak=round(measurement.true_peak_dbtp, 2),
         output_lufs=round(encoded.output_lufs, 2),
@@ -341,6 +387,34 @@ def describe_audio(input_lufs: float, report: AudioReport) -> str:
     )
 
 
+def _prepared_clip(project: Project, show: Show, episode: Episode, role: ClipRole) -> Clip | None:
+    """The episode's intro or outro, trimmed, faded and as loud as the encoded interview."""
+    from dfl_audio import ffmpeg
+    from dfl_audio.audio.assemble import prepare_clip
+
+    rel = episode_clip(show, episode.meta, role)
+    if rel is None:
+        return None
+    settings = show.audio
+    codec_db = ffmpeg.mp3_level_offset(settings.sample_rate, settings.channels, settings.bitrate)
+    return prepare_clip(
+        project.root / rel,
+        sample_rate=settings.sample_rate,
+        channels=settings.channels,
+        loudness_lufs=settings.loudness - codec_db,  # the PCM target normalize_to_mp3 uses
+    )
+
+
+def shifted_episode(episode: Episode, seconds: float) -> Episode:
+    """The episode with its chapters where they are once an intro of ``seconds`` plays first."""
+    if not seconds:
+        return episode
+    meta = episode.meta.model_copy(
+        update={"chapters": shift_chapters(episode.meta.chapters, seconds)}
+    )
+    return episode.model_copy(update={"meta": meta})
+
+
 def _tag_cover(project: Project, show: Show, episode: Episode) -> bytes:
     from dfl_audio.artwork import tag_cover
 
@@ -363,15 +437,13 @@ def _store_side_files(
         record = state.episodes.get(episode.meta.guid)
         if record is None:
             continue
-        meta = episode.meta
+        meta = shifted_episode(episode, record.intro_seconds).meta
         chapters_key = None
         if meta.chapters:
             data = chapters_json(meta.chapters)
-            chapters_key = content_key("audio", episode.slug, sha256_bytes(data), ".chapters.json")
-            if chapters_key not in stored:
-                storage.put_bytes(chapters_key, data)
+            chapters_key = _put_side_bytes(storage, stored, episode.slug, ".chapters.json", data)
         transcript_key = (
-            _put_repo_file(project, storage, stored, "audio", episode.slug, meta.transcript)
+            _put_transcript(project, storage, stored, episode.slug, meta.transcript, record)
             if meta.transcript
             else None
         )
@@ -390,6 +462,23 @@ def _store_side_files(
             }
         )
     return state
+
+
+def _put_transcript(
+    project: Project, storage: Storage, stored: set[str], slug: str, rel: str, record: Published
+) -> str:
+    """The transcript as published: its cues moved by the intro the stored audio starts with."""
+    if not record.intro_seconds:
+        return _put_repo_file(project, storage, stored, "audio", slug, rel)
+    data = shift_transcript((project.root / rel).read_bytes(), rel, record.intro_seconds)
+    return _put_side_bytes(storage, stored, slug, PurePosixPath(rel).suffix.lower(), data)
+
+
+def _put_side_bytes(storage: Storage, stored: set[str], slug: str, suffix: str, data: bytes) -> str:
+    key = content_key("audio", slug, sha256_bytes(data), suffix)
+    if key not in stored:
+        storage.put_bytes(key, data)
+    return key
 
 
 def _recorded_keys(state: PublishState) -> set[str]:

@@ -15,9 +15,10 @@ from pathlib import Path, PurePosixPath
 
 from dfl_audio.artwork import artwork_problems
 from dfl_audio.episodes import Parsed, Project, read_episode, read_show
-from dfl_audio.errors import EpisodeError, Problem
-from dfl_audio.models import Episode, Show
+from dfl_audio.errors import AudioError, EpisodeError, Problem, TranscriptError
+from dfl_audio.models import CLIP_ROLES, Episode, Show, episode_clip
 from dfl_audio.parse_cache import cache_for
+from dfl_audio.transcripts import shift_transcript
 
 TRANSCRIPT_TYPES = {".vtt": "text/vtt", ".srt": "application/x-subrip", ".json": "application/json"}
 
@@ -69,13 +70,20 @@ def load_catalog(project: Project, only: Sequence[Path] = ()) -> Catalog:
 
 
 def show_problems(root: Path, parsed: Parsed[Show]) -> list[Problem]:
-    """The show's artwork must exist and be what Apple accepts."""
-    assert parsed.item is not None
-    return _artwork(root, parsed, parsed.item.artwork, "artwork", show_level=True)
+    """The show's artwork must exist and be what Apple accepts; its clips must be short audio."""
+    show = parsed.item
+    assert show is not None
+    problems = _artwork(root, parsed, show.artwork, "artwork", show_level=True)
+    for role in CLIP_ROLES:
+        clip = getattr(show, role)
+        if clip is not None:
+            problems += _clip(root, parsed, clip, role)
+    return problems
 
 
 def episode_file_problems(root: Path, parsed: Parsed[Episode], show: Show | None) -> list[Problem]:
-    """Files an episode names must exist inside the repository; published ones need audio."""
+    """Files an episode names must exist inside the repository; published ones need audio;
+    a transcript that an intro will move must parse."""
     episode = parsed.item
     assert episode is not None
     meta = episode.meta
@@ -92,6 +100,13 @@ def episode_file_problems(root: Path, parsed: Parsed[Episode], show: Show | None
             kinds = ", ".join(TRANSCRIPT_TYPES)
             problems.append(_at(parsed, "transcript", f"must be one of {kinds}, got {suffix!r}"))
         problems += _existing_file(root, parsed, meta.transcript, "transcript")
+    for role in CLIP_ROLES:
+        own = getattr(meta, role)
+        if isinstance(own, str):
+            problems += _clip(root, parsed, own, role)
+    moved = show is not None and episode_clip(show, meta, "intro") is not None
+    if moved and meta.transcript and not problems:  # its cues will move, so they must parse
+        problems += _retimable(root, parsed, meta.transcript)
     serial = show is not None and show.type == "serial"
     if serial and meta.episode_type == "full" and meta.episode is None:
         problems.append(_at(parsed, "episode", "is required: the show is serial"))
@@ -166,6 +181,41 @@ def _artwork(
     stat = path.stat()
     messages = _artwork_problems(path, stat.st_size, stat.st_mtime_ns, show_level)
     return [_at(parsed, field, f"{rel_path}: {message}") for message in messages]
+
+
+def _clip(
+    root: Path, parsed: Parsed[Episode] | Parsed[Show], rel_path: str, field: str
+) -> list[Problem]:
+    missing = _existing_file(root, parsed, rel_path, field)
+    if missing:
+        return missing
+    stat = (root / rel_path).stat()
+    message = _clip_problem(root / rel_path, stat.st_size, stat.st_mtime_ns)
+    return [_at(parsed, field, f"{rel_path}: {message}")] if message else []
+
+
+@functools.lru_cache(maxsize=64)
+def _clip_problem(path: Path, size: int, mtime_ns: int) -> str | None:
+    """Decode the clip once per file version (up to the cap): readable audio, short enough."""
+    from dfl_audio.audio.assemble import (
+        probe_clip,  # numpy and pydub load only for shows with clips
+    )
+
+    try:
+        probe_clip(path)
+    except AudioError as exc:
+        return exc.message
+    return None
+
+
+def _retimable(root: Path, parsed: Parsed[Episode], rel_path: str) -> list[Problem]:
+    try:
+        shift_transcript((root / rel_path).read_bytes(), rel_path, 1.0)
+    except TranscriptError as exc:
+        return [_at(parsed, "transcript", f"{rel_path}: {exc.message}")]
+    except OSError as exc:
+        return [_at(parsed, "transcript", f"{rel_path}: cannot be read: {exc.strerror}")]
+    return []
 
 
 @functools.lru_cache(maxsize=256)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up and run every check: lint, types, the unit and functional suite, and — where the
-# team's ../shared/s3 is present (developer machines and CI) — the suite against Ceph RGW.
+# Set up and run every check: lint, types, the unit and functional suite, a publish of the
+# sample on Python 3.12 and 3.13 (scripts/smoke_python.sh), and — where the team's
+# ../shared/s3 is present (developer machines and CI) — the suite against Ceph RGW.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 missing=()
@@ -14,6 +15,7 @@ bash scripts/setup.sh test
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/pytest -q -m "not integration"
+bash scripts/smoke_python.sh   # the sample publishes on Python 3.12 and 3.13 too
 if [ -f ../shared/s3/start-ceph-rgw.sh ]; then
   PYTHON=.venv/bin/python bash scripts/ci_s3.sh
 else
