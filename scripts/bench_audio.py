@@ -330,7 +330,7 @@ def header() -> None:
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     print(
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; engine at {commit or '?'}; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; code at {commit or '?'}; "
         f"{version.split(chr(10))[0]}; Python {sys.version.split()[0]}; "
         f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}\n"
     )
