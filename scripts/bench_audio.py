@@ -1,14 +1,26 @@
-"""Benchmark the audio engine against bare ffmpeg and ffmpeg-normalize on realistic speech.
+"""Benchmark the audio engine through the whole CLI on the generated interview corpus.
 
-    .venv/bin/python scripts/bench_audio.py --minutes 10 60 [--work bench-work]
+    .venv/bin/python scripts/bench_audio.py --seconds 60 [--recordings two-voices hot]
+        [--settings shipped stereo128] [--rounds 2] [--work bench-work]
+    .venv/bin/python scripts/bench_audio.py --long 10 60 180 [--no-fnorm]
 
-Makes an N-minute 48 kHz stereo 16-bit WAV of an espeak-ng conversation (four voices at
-different levels and positions, pauses between turns), streamed into the file turn by turn.
-Then, side by side on the same file, times: bare ``ffmpeg -i in.wav -c:a libmp3lame -b:a 128k``;
-our probe + measure + normalize_to_mp3 (128k stereo 48 kHz, -16 LUFS, -1 dBTP); and
-ffmpeg-normalize (EBU R128 -16 LUFS, -1 dBTP, libmp3lame 128k). Each runs as its own process
-tree; a sampler sums VmRSS over the whole tree (Python and every ffmpeg child) every 50 ms,
-and the peak of that sum is reported. Every output is re-measured by ffmpeg ebur128.
+Corpus mode: every recording of ``tests/corpus.py`` (two voices 8 dB apart, phone guest, 96 kHz,
+music intro, clipped, noisy room, very quiet, hot, 8 kHz MP3) is published by
+``python -m dfl_audio --root PROJECT publish --json EPISODE --storage DIR`` in a fresh temp
+project per (recording, setting, round), exactly as an editor would. Side by side, bare
+``ffmpeg -i SRC -ac C -ar R -c:a libmp3lame -b:a Bk`` makes the same format (the order
+alternates between rounds, so drifting load from other jobs hits both alike). The MP3 is
+re-measured by ffmpeg ``ebur128`` (I, TP) and compared with its source by
+``tests/voice_metrics.py`` (voices apart, per-sentence crest loss); the engine's own
+``audio_report`` fields are printed where the record has them, ``-`` otherwise.
+
+Long mode: a two-voice interview of N minutes at the shipped settings, ours vs bare ffmpeg
+(and ffmpeg-normalize, a benchmark-only ``pip install ffmpeg-normalize`` into .venv, in the
+first round); target: ours at least 3.5x faster than ffmpeg-normalize.
+
+Each command runs as its own process tree; a sampler sums VmRSS over the whole tree (Python
+and every ffmpeg child) every 50 ms, and the peak of that sum is reported. Output is markdown
+table rows (for docs/benchmarks.md), each followed by an HTML comment holding its JSON.
 """
 
 from __future__ import annotations
@@ -16,91 +28,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import threading
 import time
-import wave
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from dfl_audio import audio  # noqa: E402
-from dfl_audio.ffmpeg import ffmpeg_info  # noqa: E402
-from dfl_audio.models import AudioSettings  # noqa: E402
+from corpus import NAMES, Recording, make_corpus, make_recording  # noqa: E402
+from corpus_project import SETTINGS, Setting, make_project, published_record  # noqa: E402
+from voice_metrics import Loudness, VoiceReport, compare, ebur128, ffmpeg  # noqa: E402
 
-RATE = 48000
-SENTENCES = [
-    "So let's start at the beginning. What problem were you trying to solve?",
-    "We had models that worked on short sequences, but everything fell apart past a few "
-    "thousand tokens.",
-    "And the obvious fix, making the window bigger, costs quadratic memory.",
-    "Right. So the question became whether you could approximate the attention matrix "
-    "without ever building it.",
-    "That's where the kernel view comes in. You can write softmax attention as an expectation.",
-    "Interesting. And how did the experiments hold up against the exact baseline?",
-    "Honestly, better than we expected on language modeling, and worse on retrieval.",
-    "Let me push on that. Why retrieval, specifically?",
-    "Because retrieval needs sharp attention, and random features blur the peaks.",
-    "Okay. For listeners who want to go deeper, which paper should they read first?",
-]
-# (espeak voice, words per minute, pitch, level dB, pan -1..1)
-VOICES = [
-    ("en-us", 160, 40, -3.0, -0.2),
-    ("en-gb", 175, 60, -11.0, 0.3),
-    ("en-gb-scotland", 150, 30, -7.0, 0.1),
-    ("en-us+f3", 170, 70, -15.0, -0.4),
-]
-
-
-def make_clips(work: Path) -> list[list[np.ndarray]]:
-    """Every sentence by every voice, at 48 kHz stereo float, level and pan applied."""
-    from scipy import signal  # here, so the timed child process does not import it
-
-    clips: list[list[np.ndarray]] = []
-    for index, (voice, speed, pitch, level, pan) in enumerate(VOICES):
-        per_voice = []
-        for number, text in enumerate(SENTENCES):
-            wav = work / f"clip{index}_{number}.wav"
-            cmd = ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(wav)]
-            subprocess.run([*cmd, text], check=True, capture_output=True)
-            with wave.open(str(wav)) as handle:
-                rate = handle.getframerate()
-                mono = np.frombuffer(handle.readframes(handle.getnframes()), "<i2") / 32768
-            mono = signal.resample_poly(mono, RATE // 100, rate // 50) if rate != RATE else mono
-            mono = mono * 10 ** (level / 20) / max(1e-9, np.abs(mono).max()) * 0.9
-            left, right = np.sqrt((1 - pan) / 2), np.sqrt((1 + pan) / 2)
-            per_voice.append(np.stack([mono * left * 1.41, mono * right * 1.41], axis=1))
-            wav.unlink()
-        clips.append(per_voice)
-    return clips
-
-
-def make_input(path: Path, minutes: float, work: Path) -> None:
-    """Stream a conversation of ``minutes`` into a 16-bit WAV, one turn at a time."""
-    if path.exists():
-        return
-    clips = make_clips(work)
-    rng = np.random.default_rng(42)
-    total = int(minutes * 60 * RATE)
-    written = 0
-    partial = path.with_suffix(".partial.wav")
-    with wave.open(str(partial), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        while written < total:
-            speaker = int(rng.integers(len(VOICES)))
-            turn = [clips[speaker][int(rng.integers(len(SENTENCES)))] for _ in range(3)]
-            pause = rng.uniform(0.3, 1.5) if rng.random() > 0.05 else rng.uniform(3, 6)
-            noise = rng.standard_normal((int(pause * RATE), 2)) * 10 ** (-62 / 20)
-            data = np.concatenate([*turn, noise])[: total - written]
-            out.writeframes(np.round(np.clip(data, -1, 1) * 32767).astype("<i2").tobytes())
-            written += len(data)
-    partial.rename(path)
+FNORM_TARGET = 3.5  # ours must be at least this much faster than ffmpeg-normalize
 
 
 class TreeRss:
@@ -145,118 +90,280 @@ class TreeRss:
         return self.peak
 
 
-def timed(cmd: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak tree RSS (bytes) and stdout of a command."""
+@dataclass(frozen=True)
+class Timed:
+    seconds: float
+    peak_rss: int
+    stdout: str
+
+
+def timed(cmd: list[str]) -> Timed:
+    """Wall seconds, peak tree RSS (bytes) and stdout of a command; exits if it fails."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     sampler = TreeRss(proc.pid)
     out, err = proc.communicate()
     peak = sampler.stop()
     if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err.decode()[-2000:]}")
-    return time.perf_counter() - start, peak, out.decode()
+        raise RuntimeError(f"failed: {' '.join(cmd)}\n{err.decode()[-2000:]}")
+    return Timed(time.perf_counter() - start, peak, out.decode())
 
 
-def run_ours(src: Path, dst: Path, sample_rate: int) -> None:
-    """The child-process side: exactly what publish does for one episode."""
-    settings = AudioSettings(sample_rate=sample_rate, channels=2, bitrate=128)
-    t0 = time.perf_counter()
-    found = audio.probe(src)
-    measured = audio.measure(src, found)
-    t1 = time.perf_counter()
-    result = audio.normalize_to_mp3(src, dst, found, measured, settings)
-    t2 = time.perf_counter()
-    info = {
-        "measure_s": t1 - t0,
-        "encode_s": t2 - t1,
-        "input_lufs": measured.integrated_lufs,
-        "input_tp": measured.true_peak_dbtp,
-        "gain_db": result.gain_db,
-        "limited": result.limited,
-        "limiter_max_reduction_db": result.limiter_max_reduction_db,
-        "pcm_lufs": result.output_lufs,
-        "pcm_tp": result.pcm_true_peak_dbtp,
-        "mp3_tp_ours": result.output_true_peak_dbtp,
-        "limiter_margin_db": result.limiter_margin_db,
-        "guard_reencodes": result.guard_reencodes,
-        "passes": result.passes,
-        "mp3_level_offset_db": result.mp3_level_offset_db,
-    }
-    print(json.dumps(info))
+def bare_command(src: Path, dst: Path, setting: Setting) -> list[str]:
+    """The reference: a plain decode + resample + LAME encode to the same format."""
+    fmt = ["-ac", str(setting.channels), "-ar", str(setting.sample_rate)]
+    lame = ["-c:a", "libmp3lame", "-b:a", f"{setting.bitrate}k"]
+    return [ffmpeg(), "-v", "error", "-y", "-i", str(src), *fmt, *lame, str(dst)]
 
 
-def bench(minutes: float, work: Path, sample_rate: int, rounds: int, fnorm: bool) -> list[str]:
-    """Each round times bare ffmpeg and ours (order alternating between rounds, so drifting
-    load from other jobs hits both alike), ffmpeg-normalize in the first round only."""
-    src = work / f"speech-{minutes:g}min.wav"
-    make_input(src, minutes, work)
-    ff = ffmpeg_info().path
-    py = sys.executable
-    rows = []
-    variants = {
-        "bare ffmpeg": [
-            *[ff, "-v", "error", "-y", "-i", str(src), "-c:a", "libmp3lame"],
-            *["-b:a", "128k", str(work / "bare.mp3")],
-        ],
-        "dfl-audio": [
-            *[py, __file__, "--run-ours", str(src), str(work / "ours.mp3")],
-            *["--rate", str(sample_rate)],
-        ],
-        "ffmpeg-normalize": [
-            *[str(Path(py).parent / "ffmpeg-normalize"), str(src), "-nt", "ebu"],
-            *["-t", "-16", "-tp", "-1", "-c:a", "libmp3lame", "-b:a", "128k", "-ar", "48000"],
-            *["-o", str(work / "fnorm.mp3"), "-f", "-q"],
-        ],
-    }
-    outputs = {"bare ffmpeg": "bare.mp3", "dfl-audio": "ours.mp3", "ffmpeg-normalize": "fnorm.mp3"}
+def ours(recording: Recording, setting: Setting, root: Path) -> tuple[Timed, dict[str, Any], Path]:
+    """Publish ``recording`` through the CLI in a fresh project at ``root``."""
+    shutil.rmtree(root, ignore_errors=True)
+    project = make_project(root, setting)
+    run = timed([sys.executable, "-m", "dfl_audio", *project.publish_args(recording)])
+    record = published_record(run.stdout)
+    return run, record, project.storage / record["audio_key"]
+
+
+@dataclass
+class Row:
+    """One (recording, setting): the judge's measures, the engine's report, the timings."""
+
+    recording: str
+    setting: str
+    loudness: Loudness
+    voices: VoiceReport | None
+    report: dict[str, Any]
+    ours_s: list[float]
+    bare_s: list[float]
+    ratios: list[float]
+    peak_rss: int
+    error: str = ""
+
+
+def side_by_side(recording: Recording, setting: Setting, work: Path, rounds: int) -> Row:
+    """``rounds`` of ours and bare ffmpeg (alternating order), then the judge on our MP3."""
+    ours_s: list[float] = []
+    bare_s: list[float] = []
+    peak, mp3 = 0, Path()
+    record: dict[str, Any] = {}
     for number in range(rounds):
-        order = ["bare ffmpeg", "dfl-audio"]
-        if number % 2:
-            order.reverse()
+        order = ["bare", "ours"] if number % 2 == 0 else ["ours", "bare"]
+        for which in order:
+            if which == "bare":
+                dst = work / "bare.mp3"
+                bare_s.append(timed(bare_command(recording.path, dst, setting)).seconds)
+            else:
+                root = work / f"project-{recording.name}-{setting.name}"
+                run, record, mp3 = ours(recording, setting, root)
+                ours_s.append(run.seconds)
+                peak = max(peak, run.peak_rss)
+    return Row(
+        recording=recording.name,
+        setting=setting.name,
+        loudness=ebur128(["-i", str(mp3)]),
+        voices=compare(recording.path, mp3, recording.sentences),
+        report=record.get("audio_report") or {},
+        ours_s=ours_s,
+        bare_s=bare_s,
+        ratios=[a / b for a, b in zip(ours_s, bare_s, strict=True)],
+        peak_rss=peak,
+    )
+
+
+def field(report: dict[str, Any], *path: str) -> Any:
+    """``report[path...]`` or None."""
+    node: Any = report
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def fmt(value: Any, spec: str = ".1f") -> str:
+    return "-" if value is None else format(value, spec) if isinstance(value, float) else str(value)
+
+
+CORPUS_HEADER = (
+    "| recording | setting | I (LUFS) | TP (dBTP) | passes (re-enc L/TP) | gain dB "
+    "| voices apart src→out dB | crest loss med (p90) dB | limiter max GR dB / active % "
+    "| leveler range dB | ours s | x bare | peak RSS |"
+)
+
+
+def corpus_row(row: Row) -> str:
+    """A markdown table row; ``-`` for whatever the engine does not report."""
+    rep = row.report
+    reenc = field(rep, "reencodes")
+    passes = fmt(field(rep, "passes"))
+    if isinstance(reenc, dict):
+        passes += f" ({fmt(reenc.get('loudness'))}/{fmt(reenc.get('true_peak'))})"
+    lim = f"{fmt(field(rep, 'limiter', 'max_reduction_db'))} / "
+    lim += fmt(field(rep, "limiter", "active_percent"))
+    enabled = field(rep, "leveler", "enabled")
+    leveler = "-"
+    if enabled is False:
+        leveler = "off"
+    elif enabled:
+        low, high = field(rep, "leveler", "min_gain_db"), field(rep, "leveler", "max_gain_db")
+        leveler = f"{fmt(low, '+.1f')}…{fmt(high, '+.1f')}"
+    v = row.voices
+    apart = f"{v.voices_apart_src_db:.1f}→{v.voices_apart_out_db:.1f}" if v else "-"
+    crest = f"{v.crest_loss_median_db:.1f} ({v.crest_loss_p90_db:.1f})" if v else "-"
+    cells = [
+        row.recording,
+        row.setting,
+        f"{row.loudness.integrated_lufs:.1f}",
+        f"{row.loudness.true_peak_dbtp:.1f}",
+        passes,
+        fmt(field(rep, "gain_db"), "+.1f"),
+        apart,
+        crest,
+        lim,
+        leveler,
+        f"{statistics.median(row.ours_s):.1f}",
+        f"{statistics.median(row.ratios):.2f}",
+        f"{row.peak_rss / 2**20:.0f} MB",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def row_json(row: Row) -> str:
+    data = {
+        "recording": row.recording,
+        "setting": row.setting,
+        "I": row.loudness.integrated_lufs,
+        "TP": row.loudness.true_peak_dbtp,
+        "LRA": row.loudness.lra_lu,
+        "audio_report": row.report or None,
+        "voices": row.voices.__dict__ if row.voices else None,
+        "ours_s": [round(s, 2) for s in row.ours_s],
+        "bare_s": [round(s, 2) for s in row.bare_s],
+        "peak_rss_mb": round(row.peak_rss / 2**20),
+    }
+    return f"<!-- {json.dumps(data)} -->"
+
+
+def bench_corpus(args: argparse.Namespace) -> None:
+    folder = args.work / f"corpus-{args.seconds:g}s"
+    start = time.perf_counter()
+    recordings = make_corpus(folder, args.seconds, names=tuple(args.recordings))
+    print(
+        f"corpus: {len(recordings)} recordings of {args.seconds:g} s in {folder} "
+        f"({time.perf_counter() - start:.0f} s to make or load)\n"
+    )
+    print(CORPUS_HEADER)
+    print("|" + " --- |" * (CORPUS_HEADER.count("|") - 1))
+    for recording in recordings:
+        for name in args.settings:
+            try:
+                row = side_by_side(recording, SETTINGS[name], args.work, args.rounds)
+            except RuntimeError as exc:
+                print(f"| {recording.name} | {name} | failed: {str(exc).splitlines()[-1]} |")
+                continue
+            print(corpus_row(row))
+            print(row_json(row), flush=True)
+
+
+LONG_HEADER = "| input | tool | wall | x bare | peak RSS (tree) | I (LUFS) | TP (dBTP) |"
+
+
+def fnorm_command(src: Path, dst: Path, setting: Setting) -> list[str] | None:
+    """ffmpeg-normalize to the shipped format, when installed next to this Python."""
+    exe = Path(sys.executable).parent / "ffmpeg-normalize"
+    if not exe.exists():
+        return None
+    target = ["-nt", "ebu", "-t", "-16", "-tp", "-1", "-c:a", "libmp3lame"]
+    fmt = ["-b:a", f"{setting.bitrate}k", "-ar", str(setting.sample_rate)]
+    return [str(exe), str(src), *target, *fmt, "-o", str(dst), "-f", "-q"]
+
+
+def bench_long(minutes: float, args: argparse.Namespace) -> None:
+    """A long two-voice interview at the shipped settings: ours, bare, ffmpeg-normalize."""
+    setting = SETTINGS["shipped"]
+    start = time.perf_counter()
+    recording = make_recording("two-voices", args.work / "long", minutes * 60)
+    made = time.perf_counter() - start
+    print(
+        f"<!-- {minutes:g} min two-voices: {recording.path.stat().st_size / 2**20:.0f} MB, "
+        f"{made:.0f} s to make or load -->"
+    )
+    fnorm = (
+        None if args.no_fnorm else fnorm_command(recording.path, args.work / "fnorm.mp3", setting)
+    )
+    for number in range(args.rounds):
+        order = ["bare", "ours"] if number % 2 == 0 else ["ours", "bare"]
         if fnorm and number == 0:
             order.append("ffmpeg-normalize")
-        times = {}
-        for name in order:
-            seconds, peak, stdout = timed(variants[name])
-            times[name] = seconds
-            if stdout.strip():
-                print(f"<!-- {name}: {stdout.strip()} -->", flush=True)
-            lufs, tp = audio.measure_file_with_ffmpeg(work / outputs[name])
-            rows.append(
-                f"| {minutes:g} min | {name} (round {number + 1}) | {seconds:.1f} s | "
-                f"{{ratio}} | {peak / 2**20:.0f} MB | {lufs:.1f} | {tp:.1f} |"
+        results: dict[str, tuple[Timed, Path]] = {}
+        for tool in order:
+            if tool == "bare":
+                dst = args.work / "bare.mp3"
+                results[tool] = (timed(bare_command(recording.path, dst, setting)), dst)
+            elif tool == "ours":
+                run, _, mp3 = ours(recording, setting, args.work / "project-long")
+                results[tool] = (run, mp3)
+            elif fnorm:
+                results[tool] = (timed(fnorm), args.work / "fnorm.mp3")
+        bare = results["bare"][0].seconds
+        for tool in order:
+            run, mp3 = results[tool]
+            judged = ebur128(["-i", str(mp3)])
+            print(
+                f"| {minutes:g} min | {tool} (round {number + 1}) | {run.seconds:.1f} s "
+                f"| {run.seconds / bare:.2f} | {run.peak_rss / 2**20:.0f} MB "
+                f"| {judged.integrated_lufs:.1f} | {judged.true_peak_dbtp:.1f} |"
             )
-        for index in range(len(rows) - len(order), len(rows)):
-            name = order[index - len(rows) + len(order)]
-            rows[index] = rows[index].format(ratio=f"{times[name] / times['bare ffmpeg']:.2f}")
-            print(rows[index], flush=True)
-        if "ffmpeg-normalize" in times:
-            ratio = times["ffmpeg-normalize"] / times["dfl-audio"]
-            rows.append(
-                f"| {minutes:g} min | speed-up vs ffmpeg-normalize | {ratio:.2f}x | | | | |"
+        if "ffmpeg-normalize" in results:
+            ratio = results["ffmpeg-normalize"][0].seconds / results["ours"][0].seconds
+            verdict = "OK" if ratio >= FNORM_TARGET else f"under the {FNORM_TARGET}x target"
+            print(
+                f"| {minutes:g} min | speed-up vs ffmpeg-normalize | {ratio:.2f}x ({verdict}) "
+                "| | | | |",
+                flush=True,
             )
-            print(rows[-1], flush=True)
-    return rows
+
+
+def header() -> None:
+    """Where and on what this was measured."""
+    version = subprocess.run([ffmpeg(), "-version"], capture_output=True, text=True).stdout
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; code at {commit or '?'}; "
+        f"{version.split(chr(10))[0]}; Python {sys.version.split()[0]}; "
+        f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}\n"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--minutes", type=float, nargs="+", default=[10.0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="corpus recording length")
+    parser.add_argument("--recordings", nargs="+", default=list(NAMES), choices=NAMES)
+    parser.add_argument(
+        "--settings", nargs="+", default=["shipped", "stereo128"], choices=list(SETTINGS)
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="ours/bare pairs, order alternating")
     parser.add_argument("--work", type=Path, default=ROOT / "bench-work")
-    parser.add_argument("--rate", type=int, default=48000, help="our output sample rate")
-    parser.add_argument("--rounds", type=int, default=1, help="bare/ours pairs, order alternating")
+    parser.add_argument(
+        "--long",
+        type=float,
+        nargs="+",
+        metavar="MINUTES",
+        help="instead of the corpus: a long two-voice interview (speed, memory)",
+    )
     parser.add_argument("--no-fnorm", action="store_true", help="skip ffmpeg-normalize")
-    parser.add_argument("--run-ours", nargs=2, type=Path, metavar=("SRC", "DST"))
     args = parser.parse_args()
-    if args.run_ours:
-        run_ours(*args.run_ours, args.rate)
-        return
+    args.work = args.work.resolve()
     args.work.mkdir(parents=True, exist_ok=True)
-    print(f"ffmpeg {ffmpeg_info().version} ({ffmpeg_info().source}); {os.cpu_count()} cores")
-    print("| input | tool | wall | x bare | peak RSS (tree) | I (LUFS) | TP (dBTP) |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for minutes in args.minutes:
-        bench(minutes, args.work, args.rate, args.rounds, not args.no_fnorm)
+    header()
+    if args.long:
+        print(LONG_HEADER)
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for minutes in args.long:
+            bench_long(minutes, args)
+    else:
+        bench_corpus(args)
 
 
 if __name__ == "__main__":
