@@ -191,7 +191,7 @@ def publish_and_judge(recording: Recording, setting: Setting, root: Path) -> Out
         record=record,
         mp3=mp3,
         loudness=ebur128(["-i", str(mp3)]),
-        voices=compare(recording.path, mp3, recording.sentences),
+        voices=compare(recording.path, mp3, recording.sentences, channels=setting.channels),
         seconds=seconds,
     )
 

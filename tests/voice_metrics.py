@@ -57,6 +57,7 @@ class VoiceReport:
     voices_apart_out_db: float
     crest_loss_median_db: float
     crest_loss_p90_db: float
+    crest_floor_median_db: float = 0.0  # the least any chain must take (see crest_floors)
 
 
 def ffmpeg() -> str:
@@ -190,8 +191,42 @@ def crest_losses(
     return [loss for loss in losses if math.isfinite(loss)]
 
 
+def crest_floors(
+    source_path: Path,
+    rate: int,
+    channels: int,
+    spans: Sequence[Span],
+    target_lufs: float = -16.0,
+    ceiling_dbtp: float = -1.0,
+) -> list[float]:
+    """Per sentence, the crest loss no processing can avoid: a sentence brought to the target
+    loudness keeps its crest only if its peak-to-loudness ratio fits under the ceiling, so it
+    must lose at least ``PLR - (target - ceiling)`` dB (0 when it fits). Measured in the output
+    channel layout, since mono and stereo loudness differ by the channel sum."""
+    cmd = [ffmpeg(), "-v", "error", "-i", str(source_path), "-map", "0:a:0"]
+    cmd += ["-ac", str(channels), "-ar", str(rate), "-f", "f32le", "-"]
+    done = subprocess.run(cmd, capture_output=True, check=True)
+    frames = np.frombuffer(done.stdout, "<f4").reshape(-1, channels).astype(np.float64)
+    meter = pyloudnorm.Meter(rate)
+    headroom = target_lufs - ceiling_dbtp
+    floors = []
+    for part in _slices(spans, rate, 0, len(frames)):
+        sentence = frames[part]
+        if len(sentence) < rate // 2:  # BS.1770 needs 400 ms blocks
+            continue
+        loudness = float(meter.integrated_loudness(sentence))
+        peak = float(np.max(np.abs(sentence)))
+        if math.isfinite(loudness) and peak > 0:
+            floors.append(max(0.0, 20 * math.log10(peak) - loudness - headroom))
+    return floors
+
+
 def compare(
-    source_path: Path, output_path: Path, spans: Sequence[Span], offset_s: float = 0.0
+    source_path: Path,
+    output_path: Path,
+    spans: Sequence[Span],
+    offset_s: float = 0.0,
+    channels: int = 1,
 ) -> VoiceReport:
     """Voices apart and crest loss of ``output_path`` against ``source_path``."""
     rate = output_rate(output_path)
@@ -206,4 +241,7 @@ def compare(
         voices_apart_out_db=voices_apart_db(output, rate, spans, shift),
         crest_loss_median_db=float(np.median(losses)),
         crest_loss_p90_db=float(np.percentile(losses, 90)),
+        crest_floor_median_db=float(
+            np.median(crest_floors(source_path, rate, channels, spans) or [0])
+        ),
     )

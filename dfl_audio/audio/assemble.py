@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dfl_audio import ffmpeg
+from dfl_audio.audio import tuning
 from dfl_audio.audio.bs1770 import ABSOLUTE_GATE_LUFS, lin_to_db
 from dfl_audio.audio.meter import Profile, profile_of
 from dfl_audio.errors import AudioError
@@ -38,11 +39,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MAX_CLIP_SECONDS = 60.0  # a signature tune, not a segment; also bounds the memory a clip takes
-FADE_IN_MS = 20  # long enough to hide the click where the trim cut into sound, too short to hear
-FADE_OUT_MS = 500  # a music bed ends gently instead of stopping dead at the trim
-SILENCE_DBFS = -50.0  # pydub's default: under the noise floor of any produced clip
-SILENCE_CHUNK_MS = 10  # the trim's resolution
+MAX_CLIP_SECONDS = tuning.MAX_CLIP_SECONDS
+FADE_IN_MS = tuning.CLIP_FADE_IN_MS
+FADE_OUT_MS = tuning.CLIP_FADE_OUT_MS
+SILENCE_DBFS = tuning.CLIP_SILENCE_DBFS
+SILENCE_CHUNK_MS = tuning.CLIP_SILENCE_CHUNK_MS
 _PROBE_RATE = 8000  # validation only needs to know the clip decodes and how long it is
 _INT32_SCALE = 2.0**31  # pydub edits 32-bit integers: the edit adds no audible quantization
 _DECODE_CHUNK = 1 << 15

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from dfl_audio.audio import tuning
 from dfl_audio.audio.arrays import BoolArray, FloatArray
-from dfl_audio.audio.bs1770 import LUFS_OFFSET, subblock_loudness
+from dfl_audio.audio.bs1770 import ABSOLUTE_GATE_LUFS, LUFS_OFFSET, subblock_loudness
 from dfl_audio.audio.meter import energy_db, seconds_to_subblocks
 
 
@@ -110,7 +110,7 @@ def _activity(energy: FloatArray, speech_db: float) -> BoolArray:
     threshold = max(
         floor + tuning.ACTIVITY_OVER_NOISE_DB,
         speech_db - tuning.ACTIVITY_UNDER_SPEECH_DB,
-        -70.0 - LUFS_OFFSET,
+        ABSOLUTE_GATE_LUFS - LUFS_OFFSET,
     )
     active: BoolArray = smooth > threshold
     return active

@@ -17,6 +17,7 @@ from dfl_audio.audio import tuning
 from dfl_audio.audio.arrays import F32Array, FloatArray, Frames
 from dfl_audio.audio.bs1770 import (
     BLOCKS_PER_SECOND,
+    LUFS_OFFSET,
     KWeighting,
     segments_from_subblocks,
     sub_block,
@@ -56,7 +57,7 @@ class Profile:
         """Seconds of silence (100 ms segments under ``SILENCE_LUFS``) at each end."""
         segments = segments_from_subblocks(self.energy.astype(np.float64))
         with np.errstate(divide="ignore"):
-            loud = np.flatnonzero(-0.691 + 10 * np.log10(segments) > tuning.SILENCE_LUFS)
+            loud = np.flatnonzero(LUFS_OFFSET + 10 * np.log10(segments) > tuning.SILENCE_LUFS)
         if loud.size == 0:
             return self.duration, self.duration
         lead = float(loud[0]) * 0.1

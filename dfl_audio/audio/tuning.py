@@ -66,6 +66,15 @@ LIMITER_LOOKAHEAD_S = 0.005  # the gain glides down over this before a peak...
 LIMITER_HOLD_S = 0.020  # ...and is held this long after it: fast, but click-free
 LIMITER_ACTIVE_DB = 0.1  # reduction smaller than this is not counted as limiting
 
+# --- intros and outros (pydub) ---------------------------------------------------------------
+MAX_CLIP_SECONDS = 60.0  # a signature tune, not a segment; also bounds the memory a clip takes
+CLIP_FADE_IN_MS = (
+    20  # long enough to hide the click where the trim cut into sound, too short to hear
+)
+CLIP_FADE_OUT_MS = 500  # a music bed ends gently instead of stopping dead at the trim
+CLIP_SILENCE_DBFS = -50.0  # pydub's default: under the noise floor of any produced clip
+CLIP_SILENCE_CHUNK_MS = 10  # the trim's resolution
+
 # --- MP3 true-peak margins -----------------------------------------------------------------
 # LAME's low-pass and quantisation lift intersample peaks over the PCM it was given; the
 # limiter aims this far under the ceiling so the *MP3* holds it in one encode. Measured on
@@ -87,8 +96,8 @@ MAX_LOUDNESS_REENCODES = 1
 # Past the plain gain, the most the solver adds to make up for what the limiter takes. Speech
 # whose waveform crest is over the headroom (-16 LUFS to the ceiling: ~14.5 dB in mono) only
 # gets louder by being limited harder; beyond this the loudness is left short, with a warning,
-# rather than the voice crushed (each dB here is a dB of limiting on every loud syllable).
-MAX_EXTRA_GAIN_DB = 12.0
+# rather than the voice crushed further (each dB here is a dB of limiting on loud syllables).
+MAX_EXTRA_GAIN_DB = 20.0
 
 
 def mp3_margin_db(channels: int, bitrate_kbps: int) -> float:
