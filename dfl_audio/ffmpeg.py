@@ -259,38 +259,47 @@ _FOLLOW_BYTES = 1 << 16
 _FOLLOW_POLL = 0.02  # seconds between looks at a file that has not grown
 
 
-@contextlib.contextmanager
-def decode_growing(path: Path, channels: int, finished: threading.Event) -> Iterator[Decoder]:
-    """Decode an MP3 that another process is still writing, as it grows (float32 frames).
+class GrowingMeter:
+    """ffmpeg's own ``ebur128=peak=true`` on a file another process is still writing.
 
-    A feeder thread follows ``path`` (waiting for it to appear) and pipes its bytes into an
-    ffmpeg decoder until ``finished`` is set and the end is reached. So the check of an encode
-    runs alongside it instead of after it. Float output keeps peaks over full scale.
+    A feeder thread follows the file and pipes its bytes into the meter until ``finished`` is
+    set and the end is reached, so the check of an encode runs alongside it (in C, on the
+    other core) instead of after it; :meth:`result` is what ffmpeg's meter reads.
     """
-    cmd = [*_base(), "-v", "error", "-f", "mp3", "-i", "pipe:0", "-ac", str(channels)]
-    cmd += ["-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
+
+    def __init__(self, path: Path, proc: subprocess.Popen[bytes], tail: _StderrTail) -> None:
+        self._path, self._proc, self._tail = path, proc, tail
+
+    def result(self) -> tuple[float, float]:
+        """(integrated LUFS, true peak dBTP) once the file is complete and ffmpeg is done."""
+        code = self._proc.wait()
+        return _ebur128_summary("\n".join(self._tail.join()), code, self._path)
+
+
+@contextlib.contextmanager
+def meter_growing(path: Path, finished: threading.Event) -> Iterator[GrowingMeter]:
+    """Meter an MP3 as it is written (see :class:`GrowingMeter`)."""
+    cmd = [*_base(), "-nostats", "-v", "info", "-f", "mp3", "-i", "pipe:0"]
+    cmd += ["-filter:a", f"ebur128={_EBUR128_OPTIONS}", "-f", "null", "-"]
     log.debug("running %s", " ".join(cmd))
     try:
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
     except OSError as exc:
         raise AudioError(f"cannot start ffmpeg: {exc}", path, exc) from exc
     stop = threading.Event()
     feeder = threading.Thread(target=_follow, args=(path, proc, finished, stop), daemon=True)
-    decoder: Decoder | None = None
+    assert proc.stderr is not None
+    tail = _StderrTail(proc.stderr)
     try:
-        assert proc.stdout is not None
-        _grow_pipe(proc.stdout)
         feeder.start()
-        decoder = Decoder(proc, channels, "f32le")
-        yield decoder
+        yield GrowingMeter(path, proc, tail)
     finally:
         stop.set()
-        _stop(proc)
+        finished.set()
         feeder.join(timeout=10)
-        if decoder is not None:
-            decoder.close()
+        _stop(proc)
 
 
 def _follow(
@@ -432,20 +441,27 @@ def _spawn(cmd: list[str], path: Path, *, stdin: bool) -> subprocess.Popen[bytes
         raise AudioError(f"cannot start ffmpeg: {exc}", path, exc) from exc
 
 
+_EBUR128_OPTIONS = "peak=true:framelog=verbose"  # per-frame lines only at -v verbose
+
+
 def ebur128(path: Path) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) of a file by ffmpeg's own ``ebur128=peak=true``."""
-    cmd = [*_base(), "-nostats", "-i", str(path), "-map", "0:a:0"]
-    cmd += ["-filter:a", "ebur128=peak=true", "-f", "null", "-"]
+    cmd = [*_base(), "-nostats", "-v", "info", "-i", str(path), "-map", "0:a:0"]
+    cmd += ["-filter:a", f"ebur128={_EBUR128_OPTIONS}", "-f", "null", "-"]
     try:
         done = subprocess.run(cmd, capture_output=True, timeout=3600, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise AudioError(f"ffmpeg ebur128 failed: {exc}", path, exc) from exc
-    text = done.stderr.decode("utf-8", "replace")
+    return _ebur128_summary(done.stderr.decode("utf-8", "replace"), done.returncode, path)
+
+
+def _ebur128_summary(text: str, returncode: int, path: Path) -> tuple[float, float]:
     summary = text[text.rfind("Summary:") :]
     lufs = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
     peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-    if done.returncode != 0 or not lufs or not peak:
-        raise AudioError("ffmpeg ebur128 gave no summary", path)
+    if returncode != 0 or "Summary:" not in text or not lufs or not peak:
+        last = text.strip().splitlines()[-1:] or ["no output"]
+        raise AudioError(f"ffmpeg ebur128 gave no summary: {last[0]}", path)
     return float(lufs.group(1)), float(peak.group(1))
 
 

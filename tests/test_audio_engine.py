@@ -155,7 +155,8 @@ def test_chunked_k_weighting_equals_scipys_sosfilt(rate: int) -> None:
     expected = signal.sosfilt(k_weighting_biquads(rate), frames.astype(np.float64), axis=0)
     weighting = KWeighting(rate, 2)
     pieces = [weighting.process(frames[i : i + 7000]) for i in range(0, len(frames), 7000)]
-    np.testing.assert_allclose(np.concatenate(pieces), expected, rtol=0, atol=1e-9)
+    # float32 out (the recursion itself runs in double)
+    np.testing.assert_allclose(np.concatenate(pieces), expected, rtol=0, atol=1e-6)
 
 
 def test_highpass_removes_dc_and_keeps_speech_frequencies() -> None:

@@ -20,6 +20,7 @@ active < 5 % of speech time.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from corpus import NAMES, Recording
@@ -31,6 +32,10 @@ from corpus_project import (
     publish_and_judge,
     report_field,
 )
+from voice_metrics import ebur128
+
+from dfl_audio import audio
+from dfl_audio.models import AudioSettings
 
 __all__ = ["corpus_recordings"]
 
@@ -149,3 +154,37 @@ def test_matrix_covers_every_source_format(corpus_recordings: dict[str, Recordin
     assert {fmt for _, _, fmt, _ in kinds} >= {"s16", "s24", "s32", "f32"}
     assert {container for *_, container in kinds} == {"wav", "flac", "mp3"}
     assert {channels for _, channels, *_ in kinds} == {1, 2}
+
+
+EVERY_SETTING = [
+    (channels, bitrate, rate)
+    for channels in (1, 2)
+    for bitrate in (64, 96, 128, 160, 192)
+    for rate in (44100, 48000)
+]
+
+
+@pytest.mark.parametrize(("channels", "bitrate", "rate"), EVERY_SETTING)
+def test_every_allowed_setting_lands_on_target_in_one_encode(
+    corpus_recordings: dict[str, Recording],
+    tmp_path: Path,
+    channels: int,
+    bitrate: int,
+    rate: int,
+) -> None:
+    """Exact loudness and true peak on every output format the show file allows (through the
+    engine's API; the CLI matrix above covers the shipped and common settings)."""
+    source = corpus_recordings["two-voices"].path
+    settings = AudioSettings(channels=channels, bitrate=bitrate, sample_rate=rate)
+    found = audio.probe(source)
+    measured = audio.measure(source, found, settings)
+    try:
+        result = audio.normalize_to_mp3(source, tmp_path / "out.mp3", found, measured, settings)
+    finally:
+        measured.close()
+    judged = ebur128(["-i", str(result.path)])
+    assert abs(judged.integrated_lufs - TARGET_LUFS) <= LUFS_TOLERANCE
+    assert judged.true_peak_dbtp <= CEILING_DBTP
+    assert result.passes == 1, (
+        f"{result.loudness_reencodes} loudness, {result.true_peak_reencodes} peak"
+    )

@@ -4,12 +4,13 @@ One streaming pass over the spool (or the WAV): every sample gets the gain of th
 curve at its time (linear interpolation between sub-block centres), the limiter catches what
 still reaches the ceiling, and the frames go straight into the MP3 encoder. The intro and
 outro clips go through the same limiter and encoder, before and after. While LAME writes, the
-growing MP3 is decoded and metered (:class:`Mp3Check`): its own true peak and loudness are
-what the result reports, so the targets are checked on what listeners download.
+growing MP3 is metered by ffmpeg's ``ebur128`` (:class:`Mp3Check`): its own true peak and
+loudness are what the result reports, so the targets are checked on what listeners download.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,14 +20,20 @@ import numpy as np
 import numpy.typing as npt
 
 from dfl_audio import ffmpeg
-from dfl_audio.audio import tuning
 from dfl_audio.audio.arrays import Frames
-from dfl_audio.audio.bs1770 import lin_to_db
+from dfl_audio.audio.blocks import interpolate_blocks
+from dfl_audio.audio.bs1770 import sub_block
 from dfl_audio.audio.limiter import Limiter
-from dfl_audio.audio.meter import Meter, Profile
-from dfl_audio.errors import AudioError
 
 Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class Mp3Measure:
+    """The MP3 as ffmpeg's ``ebur128=peak=true`` reads it (0.1 dB resolution)."""
+
+    lufs: float
+    true_peak_dbtp: float
 
 
 @dataclass(frozen=True)
@@ -34,18 +41,18 @@ class PassResult:
     """One encode: what the MP3 measures and what the limiter did."""
 
     frames: int
-    mp3: Profile
+    mp3: Mp3Measure
     pcm_true_peak: float  # linear, the limiter's own figure for what LAME was given
     limiter_min_gain: float
     limiter_frames: int  # frames turned down by more than LIMITER_ACTIVE_DB
 
     @property
     def mp3_lufs(self) -> float:
-        return self.mp3.integrated_lufs()
+        return self.mp3.lufs
 
     @property
     def mp3_true_peak_dbtp(self) -> float:
-        return lin_to_db(self.mp3.true_peak)
+        return self.mp3.true_peak_dbtp
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,7 @@ def encode_pass(
         ffmpeg.encode_mp3(
             dst, sample_rate=rate, channels=channels, bitrate_kbps=fmt.bitrate_kbps
         ) as encoder,
-        Mp3Check(dst, rate, channels) as check,
+        Mp3Check(dst) as check,
     ):
 
         def push(frames: Frames) -> None:
@@ -106,78 +113,42 @@ def encode_pass(
 
 class GainCurve:
     """Per-sample gains from a 10 ms curve in dB: a straight line from each sub-block's centre
-    to the next, held flat before the first centre and after the last.
-
-    Segment ``k`` runs from the centre of sub-block ``k`` to that of ``k + 1``, i.e. from frame
-    ``k*sub + sub//2``; a chunk's gains are whole segments laid out as rows (an outer product,
-    two passes over memory) and sliced, ~3x cheaper than ``np.interp``'s per-sample search.
-    """
+    to the next, held flat before the first centre and after the last."""
 
     def __init__(self, gain_db: npt.NDArray[np.float64], sample_rate: int) -> None:
-        linear = 10 ** (np.asarray(gain_db, dtype=np.float64) / 20)
-        self._sub = max(1, round(sample_rate / 100))
-        self._knots = np.concatenate([linear[:1], linear, linear[-1:]])  # held at both ends
-        self._ramp = (np.arange(self._sub) + (0.0 if self._sub % 2 else 0.5)) / self._sub
+        self._linear = 10 ** (np.asarray(gain_db, dtype=np.float64) / 20)
+        self._sub = sub_block(sample_rate)
 
     def apply(self, chunk: Frames, first: int) -> Frames:
         """``chunk`` (frames ``[first, first + n)`` of the program) with its gains applied."""
-        n = len(chunk)
-        if n == 0 or len(self._knots) <= 2:
+        if len(chunk) == 0 or len(self._linear) == 0:
             return chunk
-        sub, half = self._sub, self._sub // 2
-        k0 = (first - half) // sub
-        k1 = (first + n - 1 - half) // sub
-        segments = np.arange(k0, k1 + 1)
-        top = len(self._knots) - 1
-        left = self._knots[np.clip(segments + 1, 0, top)]
-        right = self._knots[np.clip(segments + 2, 0, top)]
-        rows = left[:, None] + (right - left)[:, None] * self._ramp[None, :]
-        offset = first - half - k0 * sub
-        gain = rows.reshape(-1)[offset : offset + n].astype(np.float32)
+        gain = interpolate_blocks(self._linear, self._sub, first, len(chunk))
         out: Frames = chunk * gain[:, None]
         return out
 
 
 class Mp3Check:
-    """Decodes the MP3 while LAME is still writing it and meters it (true peak and loudness;
-    a thread plus an ffmpeg decoder, light next to LAME, on the other core)."""
+    """ffmpeg's ebur128 on the MP3 while LAME is still writing it: its true peak and loudness,
+    exactly what the judge reads, measured in C on the other core."""
 
-    def __init__(self, dst: Path, rate: int, channels: int) -> None:
+    def __init__(self, dst: Path) -> None:
         self._dst = dst
-        self._meter = Meter(rate, channels)
         self._written = threading.Event()
-        self._failure: BaseException | None = None
-        self._report: ffmpeg.DecodeReport | None = None
-        self._profile: Profile | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._stack = contextlib.ExitStack()
+        self._meter: ffmpeg.GrowingMeter | None = None
 
     def __enter__(self) -> Mp3Check:
-        self._thread.start()
+        self._meter = self._stack.enter_context(ffmpeg.meter_growing(self._dst, self._written))
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._written.set()  # on an error the encoder is gone: the follower reaches the end
-        self._thread.join()
+        self._stack.close()
 
-    def _run(self) -> None:
-        try:
-            channels = self._meter.channels
-            with ffmpeg.decode_growing(self._dst, channels, self._written) as decoder:
-                for chunk in decoder.chunks(tuning.WATCH_FRAMES):
-                    self._meter.feed(chunk)
-            self._report = decoder.report
-            self._profile = self._meter.profile()
-        except BaseException as exc:  # handed to the caller's thread by result()
-            self._failure = exc
-
-    def result(self) -> Profile:
-        """The finished MP3's profile (call after the encoder has finished)."""
+    def result(self) -> Mp3Measure:
+        """The finished MP3's measure (call after the encoder has finished)."""
         self._written.set()
-        self._thread.join()
-        if self._failure is not None:
-            raise AudioError("cannot check the MP3", self._dst, self._failure)
-        report = self._report
-        if report is None or report.returncode != 0 or report.errors or self._profile is None:
-            detail = report.errors[-1] if report and report.errors else "no decode"
-            raise AudioError(f"the encoded MP3 does not decode cleanly: {detail}", self._dst)
-        return self._profile
+        assert self._meter is not None
+        lufs, peak = self._meter.result()
+        return Mp3Measure(lufs, peak)

@@ -15,6 +15,7 @@ import numpy as np
 
 from dfl_audio.audio import tuning
 from dfl_audio.audio.arrays import FloatArray, Frames
+from dfl_audio.audio.blocks import interpolate_blocks
 from dfl_audio.audio.bs1770 import db_to_lin, subblock_loudness
 from dfl_audio.audio.truepeak import SEARCH_BOUND, block_true_peaks, neighbour_max
 
@@ -170,9 +171,8 @@ class Limiter:
         self.min_gain = min(self.min_gain, float(env.min()))
         env_max = np.maximum(np.maximum(env[:-2], env[1:-1]), env[2:])
         self.peak_out = max(self.peak_out, float((peaks * env_max).max()) * self.gain)
-        centers = (np.arange(len(env)) - 0.5) * self.block
-        points = np.arange(len(frames)) + 0.5
-        shape = np.interp(points, centers, env)
+        # env[i] belongs to block begin - 1 + i: frame 0 of ``frames`` is one block in
+        shape = interpolate_blocks(env, self.block, self.block, len(frames))
         self.limited_frames += int(np.count_nonzero(shape < self._active_below))
         gains = shape * self.gain
         out: Frames = (frames * gains[:, None]).astype(np.float32)

@@ -6,8 +6,10 @@ Change one here and the whole stage follows; the modules only name them.
 from __future__ import annotations
 
 # --- streaming -----------------------------------------------------------------------------
-CHUNK_FRAMES = 1 << 16  # ~1.4 s at 48 kHz: 512 KiB of stereo float32, a good numpy batch
-WATCH_FRAMES = 1 << 14  # the MP3 check thread: small, its temporaries add to peak memory
+# 1.47 s at 48 kHz, 1.6 s at 44.1 kHz: a good numpy batch (550 KiB of stereo float32), and a
+# whole number of 10 ms sub-blocks at both rates, so the meter never carries a remainder.
+CHUNK_FRAMES = 70560
+WATCH_FRAMES = CHUNK_FRAMES  # what the MP3 check decodes at a time
 TRUNCATION_TOLERANCE = 0.95  # decoded / declared duration below this means cut short
 
 # --- what the measure pass warns about -----------------------------------------------------
@@ -84,9 +86,9 @@ MP3_MARGINS_DB: dict[int, tuple[tuple[int, float], ...]] = {
     1: ((80, 0.9), (112, 0.6), (1000, 0.4)),
     2: ((80, 1.2), (112, 0.9), (160, 0.6), (1000, 0.5)),
 }
-# ffmpeg's ebur128 reads up to ~0.08 dB over our 48-tap meter (a longer interpolator), so the
-# check on the MP3 keeps this much in hand.
-GUARD_TOLERANCE_DB = 0.1
+# The MP3 is checked by ffmpeg's own ebur128, the same meter that judges it, so nothing is kept
+# in hand beyond its 0.1 dB reading.
+GUARD_TOLERANCE_DB = 0.0
 GUARD_SAFETY_DB = 0.15  # widen the margin by the measured excess plus this, when over
 MAX_GUARD_REENCODES = 2
 # The MP3 is measured while it is written; off the target by more than this, it is encoded
