@@ -231,13 +231,19 @@ def decode(
     sample_rate: int | None = None,
     *,
     sample_format: Literal["f32le", "s16le"] = "f32le",
+    mean_of_stereo: bool = False,
 ) -> Iterator[Decoder]:
     """Decode the first audio stream to raw PCM (``channels``; ``sample_rate`` if given).
 
     ``s16le`` halves the bytes through the pipe; use it only for 16-bit sources.
+    ``mean_of_stereo`` makes mono as the plain mean of a stereo source's channels (ffmpeg's
+    own ``-ac 1`` weights them for a centre speaker), done in C before the pipe.
     """
     cmd = [*_base(), "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
-    cmd += ["-ac", str(channels)]
+    if mean_of_stereo:
+        cmd += ["-af", "pan=mono|c0=0.5*c0+0.5*c1"]
+    else:
+        cmd += ["-ac", str(channels)]
     if sample_rate:
         cmd += ["-ar", str(sample_rate)]
     codec = "pcm_s16le" if sample_format == "s16le" else "pcm_f32le"

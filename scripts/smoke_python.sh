@@ -4,6 +4,8 @@
 # sample episode into a throwaway copy of the show on local storage, with the sample clip as
 # the show's outro so pydub's editing runs too (audioop is a separate package on 3.13). It
 # must exit 0 and print nothing on stderr (-q: no progress), so a warning fails the smoke.
+# It runs with PATH holding only the venv, as on a pip-only machine: ffmpeg is then the
+# imageio-ffmpeg wheel's, and pydub must not complain that none is on PATH.
 # Interpreters come from pyenv (or python3.X on PATH); a missing one is skipped, loudly.
 # Usage: bash scripts/smoke_python.sh [VERSION...]   (default: 3.12 3.13)
 set -euo pipefail
@@ -42,7 +44,7 @@ for version in "${versions[@]}"; do
   cp -r "$repo/episodes" "$project/episodes"
   echo "outro: episodes/audio/sample-clip.mp3" >>"$project/episodes/show.yaml"
   status=0
-  DFL_AUDIO_CACHE="$work/cache" "$venv/bin/dfl-audio" -q --root "$project" publish \
+  PATH="$venv/bin" DFL_AUDIO_CACHE="$work/cache" "$venv/bin/dfl-audio" -q --root "$project" publish \
     --storage "$project/storage" >"$work/out" 2>"$work/err" || status=$?
   if [ "$status" -ne 0 ] || [ -s "$work/err" ]; then
     echo "smoke: Python $version: publish exited $status; stderr:"

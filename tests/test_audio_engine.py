@@ -325,4 +325,17 @@ def test_static_gain_lands_the_program_on_target_with_clips(voice: np.ndarray) -
     ceiling = 10 ** (-1.6 / 20)
     static = solve_static_gain(program, -16.0, ceiling)
     assert program.loudness(static, ceiling) == pytest.approx(-16.0, abs=0.01)
-    assert not program.moves[: len(intro.energy)].any()  # the intro keeps its own level
+    assert program.moves.start == len(intro.energy)  # the intro keeps its own level
+
+
+def test_replayed_limiter_is_the_same_in_any_window(voice: np.ndarray) -> None:
+    """The solver's replay works in windows so its memory stays flat; they must not show."""
+    frames = np.vstack([voice, 0.2 * voice, voice[::-1]]).astype(np.float32)
+    profile = _profile(frames, 48000)
+    gains = np.full(len(profile.energy), 12.0)
+    ceiling = 10 ** (-2 / 20)
+    whole = limited_loudness(profile.energy, profile.peak, gains, ceiling, window=1 << 20)
+    for window in (10, 130, 1000):
+        part = limited_loudness(profile.energy, profile.peak, gains, ceiling, window=window)
+        assert part == pytest.approx(whole, abs=1e-9)
+    assert whole < profile.integrated_lufs() + 12.0 - 0.5  # the limiter really worked here

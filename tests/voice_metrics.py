@@ -200,22 +200,23 @@ def crest_floors(
     ceiling_dbtp: float = -1.0,
 ) -> list[float]:
     """Per sentence, the crest loss no processing can avoid: a sentence brought to the target
-    loudness keeps its crest only if its peak-to-loudness ratio fits under the ceiling, so it
-    must lose at least ``PLR - (target - ceiling)`` dB (0 when it fits). Measured in the output
-    channel layout, since mono and stereo loudness differ by the channel sum."""
+    loudness keeps its crest only if its true-peak-to-loudness ratio fits under the ceiling,
+    so it must lose at least ``PLR - (ceiling - target)`` dB (0 when it fits). Measured in the
+    output channel layout, since mono and stereo loudness differ by the channel sum."""
     cmd = [ffmpeg(), "-v", "error", "-i", str(source_path), "-map", "0:a:0"]
     cmd += ["-ac", str(channels), "-ar", str(rate), "-f", "f32le", "-"]
     done = subprocess.run(cmd, capture_output=True, check=True)
     frames = np.frombuffer(done.stdout, "<f4").reshape(-1, channels).astype(np.float64)
     meter = pyloudnorm.Meter(rate)
-    headroom = target_lufs - ceiling_dbtp
+    headroom = ceiling_dbtp - target_lufs  # 15 dB between -16 LUFS and -1 dBTP
     floors = []
     for part in _slices(spans, rate, 0, len(frames)):
         sentence = frames[part]
         if len(sentence) < rate // 2:  # BS.1770 needs 400 ms blocks
             continue
         loudness = float(meter.integrated_loudness(sentence))
-        peak = float(np.max(np.abs(sentence)))
+        # the ceiling is on the true peak: 4x oversampled (BS.1770 Annex 2), as ebur128 does
+        peak = float(np.max(np.abs(signal.resample_poly(sentence, 4, 1, axis=0))))
         if math.isfinite(loudness) and peak > 0:
             floors.append(max(0.0, 20 * math.log10(peak) - loudness - headroom))
     return floors

@@ -12,7 +12,7 @@ import numpy as np
 from dfl_audio.audio.arrays import F32Array, FloatArray
 
 
-def interpolate_blocks(knots: FloatArray, block: int, first: int, n: int) -> F32Array:
+def interpolate_blocks(knots: FloatArray | F32Array, block: int, first: int, n: int) -> F32Array:
     """Values at frames ``[first, first + n)`` of a curve whose ``knots[k]`` sits at the
     centre of block ``k`` (frame ``(k + 0.5) * block``), held flat beyond the first and last.
 
@@ -22,15 +22,13 @@ def interpolate_blocks(knots: FloatArray, block: int, first: int, n: int) -> F32
     >>> interpolate_blocks(np.array([0.0, 1.0]), 4, 0, 8).tolist()
     [0.0, 0.0, 0.125, 0.375, 0.625, 0.875, 1.0, 1.0]
     """
-    padded = np.concatenate([knots[:1], knots, knots[-1:]])  # held at both ends
     ramp = (np.arange(block) + (0.0 if block % 2 else 0.5)) / block
     half = block // 2
     k0 = (first - half) // block
     k1 = (first + n - 1 - half) // block
-    segments = np.arange(k0, k1 + 1)
-    top = len(padded) - 1
-    left = padded[np.clip(segments + 1, 0, top)]
-    right = padded[np.clip(segments + 2, 0, top)]
+    segments = np.arange(k0, k1 + 2)  # held at both ends: indices clip to the first / last
+    values = knots[np.clip(segments, 0, len(knots) - 1)].astype(np.float64)
+    left, right = values[:-1], values[1:]
     rows = left[:, None] + (right - left)[:, None] * ramp[None, :]
     offset = first - half - k0 * block
     out: F32Array = rows.reshape(-1)[offset : offset + n].astype(np.float32)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,7 +67,7 @@ class Format:
 
 def encode_pass(
     program: Iterable[Frames],
-    gain_db: npt.NDArray[np.float64],
+    gain_db: npt.NDArray[np.floating[Any]],
     dst: Path,
     fmt: Format,
     ceiling: float,
@@ -115,8 +116,8 @@ class GainCurve:
     """Per-sample gains from a 10 ms curve in dB: a straight line from each sub-block's centre
     to the next, held flat before the first centre and after the last."""
 
-    def __init__(self, gain_db: npt.NDArray[np.float64], sample_rate: int) -> None:
-        self._linear = 10 ** (np.asarray(gain_db, dtype=np.float64) / 20)
+    def __init__(self, gain_db: npt.NDArray[np.floating[Any]], sample_rate: int) -> None:
+        self._linear = (10 ** (np.asarray(gain_db, dtype=np.float32) / 20)).astype(np.float32)
         self._sub = sub_block(sample_rate)
 
     def apply(self, chunk: Frames, first: int) -> Frames:

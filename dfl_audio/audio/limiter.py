@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from dfl_audio.audio import tuning
-from dfl_audio.audio.arrays import FloatArray, Frames
+from dfl_audio.audio.arrays import F32Array, FloatArray, Frames
 from dfl_audio.audio.blocks import interpolate_blocks
-from dfl_audio.audio.bs1770 import db_to_lin, subblock_loudness
+from dfl_audio.audio.bs1770 import db_to_lin, gated_loudness
 from dfl_audio.audio.truepeak import SEARCH_BOUND, block_true_peaks, neighbour_max
 
 
@@ -79,8 +79,9 @@ class Limiter:
         self.ceiling = ceiling
         self.channels = channels
         self.block = max(8, round(sample_rate * shape.block))
-        self.look = max(1, math.ceil(shape.lookahead * sample_rate / self.block))
-        self.hold = max(1, math.ceil(shape.hold * sample_rate / self.block))
+        # rounded, not ceiled: 44.1 and 48 kHz then get the same envelope in blocks
+        self.look = max(1, round(shape.lookahead * sample_rate / self.block))
+        self.hold = max(1, round(shape.hold * sample_rate / self.block))
         self.context = self.look + self.hold + 3  # blocks of required gain each side of a block
         self._pending = np.zeros((0, channels), dtype=np.float32)  # starts at block _emitted
         self._emitted = 0  # blocks emitted
@@ -195,23 +196,35 @@ def _profile_timing(shape: LimiterShape) -> tuple[int, int]:
 
 
 def limited_loudness(
-    energy: FloatArray,
-    peak: FloatArray,
+    energy: FloatArray | F32Array,
+    peak: FloatArray | F32Array,
     gain_db: FloatArray,
     ceiling: float,
     shape: LimiterShape | None = None,
+    window: int = 1 << 16,
 ) -> float:
     """Predicted integrated loudness (LUFS) of a 10 ms profile after a per-sub-block gain and
     this limiter at linear ``ceiling``.
 
-    Replays the limiter's envelope on the 10 ms sample peaks (so it slightly under-limits:
-    true peaks sit a little above sample peaks); the encoder measures the real MP3 and
-    corrects in the rare case this was off by more than the tolerance.
+    Replays the limiter's envelope on the 10 ms sample peaks; the encoder measures the real
+    MP3 and corrects in the rare case this was off by more than the tolerance. Worked in
+    windows of ``window`` sub-blocks (plus the envelope's reach each side), so the solver's
+    temporaries do not grow with the length of the episode.
     """
-    gain = 10 ** (np.asarray(gain_db, dtype=np.float64) / 20)
-    with np.errstate(divide="ignore"):
-        required = np.minimum(1.0, ceiling / np.maximum(peak * gain, 1e-12))
-    if required.min() < 1.0:
-        look, hold = _profile_timing(shape or LimiterShape())
-        gain = gain * envelope(required, look, hold)
-    return subblock_loudness(energy * gain * gain)
+    look, hold = _profile_timing(shape or LimiterShape())
+    reach = look + hold + 3
+    usable = len(energy) - len(energy) % 10
+    step = max(10, window - window % 10)
+    segments = []
+    for start in range(0, usable, step):
+        stop = min(start + step, usable)
+        lo, hi = max(0, start - reach), min(len(energy), stop + reach)
+        gain = 10 ** (np.asarray(gain_db[lo:hi], dtype=np.float64) / 20)
+        with np.errstate(divide="ignore"):
+            required = np.minimum(1.0, ceiling / np.maximum(peak[lo:hi] * gain, 1e-12))
+        if required.min() < 1.0:
+            gain *= envelope(required, look, hold)
+        inner = slice(start - lo, stop - lo)
+        power = energy[start:stop] * gain[inner] ** 2
+        segments.append(power.reshape(-1, 10).mean(axis=1))
+    return gated_loudness(np.concatenate(segments)) if segments else -math.inf

@@ -89,13 +89,12 @@ def measure(
     ``settings`` and meter it; raise AudioError if it is corrupt, truncated or silent.
     The decoded frames wait in a spool in ``workdir`` (default: the temp folder)."""
     sample_rate, channels = settings.sample_rate, settings.channels
-    source_channels = min(max(probe.channels, 1), 2)
     spool = None if direct_wav(path, probe, sample_rate) else Spool(channels, workdir)
     meter = Meter(sample_rate, channels)
-    clips = ClipCounter(source_channels)
+    clips = ClipCounter(2)  # counts what the decoder gives: a stereo mean in mono is flat too
     conditioner = Conditioner(sample_rate, channels)
     try:
-        with one_blas_thread(), open_source(path, probe, sample_rate) as source:
+        with one_blas_thread(), open_source(path, probe, sample_rate, channels) as source:
             for chunk in source.chunks(tuning.CHUNK_FRAMES):
                 clips.feed(chunk)
                 conditioned = conditioner.process(chunk)
@@ -113,7 +112,7 @@ def measure(
         if spool is not None:
             spool.close()
         raise
-    warnings = _warnings(profile, clips.count, source_channels * probe.sample_rate)
+    warnings = _warnings(profile, clips.count, min(max(probe.channels, 1), 2) * probe.sample_rate)
     return Measurement(profile, clips.count, warnings, spool)
 
 

@@ -121,6 +121,7 @@ class ClipCounter:
     """Counts clipped samples: at or over :data:`tuning.CLIP_LEVEL` twice in a row."""
 
     def __init__(self, channels: int) -> None:
+        """``channels``: the most a chunk will have (fewer is fine)."""
         self.count = 0
         self._previous = np.zeros(channels, dtype=bool)
 
@@ -128,12 +129,13 @@ class ClipCounter:
         if not len(frames):
             return
         hot = np.abs(frames) >= tuning.CLIP_LEVEL
+        previous = self._previous[: frames.shape[1]]
         if not hot.any():
-            self._previous[:] = False
+            previous[:] = False
             return
         pairs = hot[1:] & hot[:-1]
-        self.count += int(pairs.sum()) + int((hot[0] & self._previous).sum())
-        self._previous = hot[-1].copy()
+        self.count += int(pairs.sum()) + int((hot[0] & previous).sum())
+        previous[:] = hot[-1]
 
 
 def profile_of(frames: Frames, sample_rate: int) -> Profile:

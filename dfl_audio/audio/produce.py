@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from dfl_audio import ffmpeg
 from dfl_audio.audio import leveler, tuning
-from dfl_audio.audio.arrays import FloatArray, Frames
+from dfl_audio.audio.arrays import F32Array, FloatArray, Frames
 from dfl_audio.audio.bs1770 import db_to_lin, lin_to_db, subblock_loudness
 from dfl_audio.audio.encode import Format, PassResult, Progress, encode_pass
 from dfl_audio.audio.leveler import LevelerPlan
@@ -80,26 +79,36 @@ class Program:
     """The whole episode at 10 ms: intro, interview, outro. Only the interview's gain moves
     with the static gain; the clips arrive already matched to the target."""
 
-    energy: FloatArray
-    peak: FloatArray
-    fixed_db: FloatArray  # leveler gains on the interview, 0 on the clips
-    moves: npt.NDArray[np.bool_]
+    energy: F32Array
+    peak: F32Array
+    fixed_db: F32Array  # leveler gains on the interview, 0 on the clips
+    moves: slice  # where the interview is: only its gain moves
 
     @classmethod
     def of(cls, main: Profile, plan: LevelerPlan, clips: list[Profile | None]) -> Program:
+        """float32 throughout, and no copy of the interview's profile without clips: these
+        arrays live through the encode (5 bytes per 10 ms each), so they stay small."""
         intro, outro = clips
+        if intro is None and outro is None:
+            return cls(main.energy, main.peak, plan.gain_db, slice(0, len(main.energy)))
         parts = [p for p in (intro, main, outro) if p is not None]
-        moves = [np.full(len(p.energy), p is main) for p in parts]
-        fixed = [plan.gain_db if p is main else np.zeros(len(p.energy)) for p in parts]
+        fixed = [plan.gain_db if p is main else np.zeros(len(p.energy), np.float32) for p in parts]
+        start = len(intro.energy) if intro is not None else 0
         return cls(
-            energy=np.concatenate([p.energy for p in parts]).astype(np.float64),
-            peak=np.concatenate([p.peak for p in parts]).astype(np.float64),
-            fixed_db=np.concatenate(fixed).astype(np.float64),
-            moves=np.concatenate(moves),
+            energy=np.concatenate([p.energy for p in parts]),
+            peak=np.concatenate([p.peak for p in parts]),
+            fixed_db=np.concatenate(fixed).astype(np.float32),
+            moves=slice(start, start + len(main.energy)),
         )
 
     def gains(self, static_db: float) -> FloatArray:
-        out: FloatArray = self.fixed_db + static_db * self.moves
+        out = self.fixed_db.astype(np.float64)
+        out[self.moves] += static_db
+        return out
+
+    def interview_gains(self, static_db: float) -> F32Array:
+        """The interview's own gain curve (dB per 10 ms) for the encoder."""
+        out: F32Array = self.fixed_db[self.moves] + np.float32(static_db)
         return out
 
     def loudness(self, static_db: float, ceiling: float) -> float:
@@ -108,7 +117,8 @@ class Program:
 
     def plain_loudness(self, static_db: float) -> float:
         gain = 10 ** (self.gains(static_db) / 10)
-        return subblock_loudness(self.energy * gain)
+        gain *= self.energy
+        return subblock_loudness(gain)
 
 
 def solve_static_gain(program: Program, target: float, ceiling: float) -> float:
@@ -166,7 +176,7 @@ def normalize_to_mp3(
         with one_blas_thread():
             done = encode_pass(
                 conditioned_chunks(path, probe, fmt.sample_rate, fmt.channels, measurement.spool),
-                program.gains(static_db)[program.moves],
+                program.interview_gains(static_db),
                 dst,
                 fmt,
                 ceiling,

@@ -56,16 +56,23 @@ def direct_wav(path: Path, probe: AudioProbe, sample_rate: int) -> WavLayout | N
 
 
 @contextlib.contextmanager
-def open_source(path: Path, probe: AudioProbe, sample_rate: int) -> Iterator[FrameSource]:
-    """The source at ``sample_rate`` with its own channel count (at most 2)."""
+def open_source(
+    path: Path, probe: AudioProbe, sample_rate: int, channels: int
+) -> Iterator[FrameSource]:
+    """The source at ``sample_rate``: a WAV read directly has its own channels (at most 2);
+    a decoder is asked for ``channels`` at once (a stereo source averaged to mono in ffmpeg,
+    which halves what crosses the pipe and what Python filters)."""
     layout = direct_wav(path, probe, sample_rate)
     if layout is not None:
         yield WavReader(path, layout)
         return
-    channels = min(max(probe.channels, 1), 2)
+    stereo_to_mono = channels == 1 and probe.channels == 2
+    decoded = channels if stereo_to_mono else min(max(probe.channels, 1), 2)
     resample = sample_rate if sample_rate != probe.sample_rate else None
     fmt = _pipe_format(probe, resample)
-    with ffmpeg.decode(path, channels, resample, sample_format=fmt) as decoder:
+    with ffmpeg.decode(
+        path, decoded, resample, sample_format=fmt, mean_of_stereo=stereo_to_mono
+    ) as decoder:
         yield decoder
 
 
