@@ -7,11 +7,8 @@ that dies anywhere leaves the previous feed in place and is finished by the next
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import tempfile
-import threading
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -19,37 +16,35 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
+from dfl_audio.episode_audio import (
+    content_key,
+    episode_settings_digest,
+    publish_audio,
+    shifted_episode,
+    source_fingerprint,
+)
 from dfl_audio.episodes import Project
 from dfl_audio.errors import ConflictError, FeedError
 from dfl_audio.feed import FeedDiff, chapters_json, diff_feeds, merge_foreign_items, render_feed
 from dfl_audio.fsutil import atomic_write_bytes, sha256_bytes, sha256_file
 from dfl_audio.models import (
-    CLIP_ROLES,
-    AudioReport,
-    ClipRole,
     Episode,
     FeedItem,
-    LevelerStats,
-    LimiterStats,
     Published,
     Show,
-    episode_clip,
-    shift_chapters,
 )
-from dfl_audio.progress import Reporter, Silent, accumulate
+from dfl_audio.progress import Reporter, Silent
 from dfl_audio.state import PublishState, load_state, save_state
 from dfl_audio.storage import Storage
 from dfl_audio.transcripts import shift_transcript
 from dfl_audio.validate import load_catalog, transcript_type
 
 if TYPE_CHECKING:
-    from dfl_audio.audio import EncodeResult
-    from dfl_audio.audio.assemble import Clip
+    pass
 
 log = logging.getLogger(__name__)
 
 # Bump when the audio pipeline changes what it produces from the same source and settings.
-PIPELINE_VERSION = "2"  # 2: speech leveler, high-pass, one decode
 FEED_WRITE_ATTEMPTS = 5
 
 Action = Literal["encode", "current", "stale", "unpublished"]
@@ -87,43 +82,6 @@ class RunOptions:
     dry_run: bool = False
     allow_removal: bool = False
     now: datetime | None = None
-
-
-def settings_digest(show: Show, clips: Sequence[tuple[ClipRole, str]] = ()) -> str:
-    """A change in audio settings, pipeline version or intro/outro means stale audio.
-
-    ``clips`` are the (role, SHA-256) of the clips an episode plays; without any, the digest
-    is the one earlier versions recorded, so adding the feature re-encodes nothing.
-    """
-    settings = json.dumps(show.audio.model_dump(), sort_keys=True) + PIPELINE_VERSION
-    settings += "".join(f"|{role}:{digest}" for role, digest in clips)
-    return sha256_bytes(settings.encode())[:16]
-
-
-def episode_settings_digest(project: Project, show: Show, episode: Episode) -> str:
-    """:func:`settings_digest` for one episode: its own intro and outro, or the show's."""
-    clips = []
-    for role in CLIP_ROLES:
-        rel = episode_clip(show, episode.meta, role)
-        if rel is not None:
-            path = project.root / rel
-            clips.append((role, _clip_sha256(path, *source_fingerprint(path))))
-    return settings_digest(show, clips)
-
-
-@functools.lru_cache(maxsize=16)
-def _clip_sha256(path: Path, size: int, mtime_ns: int) -> str:
-    """Hashed once per file version: every episode of a show usually shares one intro."""
-    return sha256_file(path)
-
-
-def content_key(folder: str, slug: str, digest: str, suffix: str) -> str:
-    """A content-addressed key: new bytes get a new URL, so no cache ever serves stale ones.
-
-    >>> content_key("audio", "t5", "0123456789abcdef", ".mp3")
-    'audio/t5-0123456789ab.mp3'
-    """
-    return f"{folder}/{slug}-{digest[:12]}{suffix}"
 
 
 def run(
@@ -198,7 +156,7 @@ def _process_audio(
         for plan in plans:
             if plan.action != "encode":
                 continue
-            record = _publish_audio(
+            record = publish_audio(
                 project, show, plan.episode, storage, Path(workdir), reporter, now
             )
             state.episodes[record.guid] = record
@@ -263,187 +221,6 @@ def _source_unchanged(source: Path, record: Published, state: PublishState) -> b
     update = {"source_size": size, "source_mtime_ns": mtime_ns}
     state.episodes[record.guid] = record.model_copy(update=update)
     return True
-
-
-def source_fingerprint(path: Path) -> tuple[int, int]:
-    """Size and modification time: a cheap "unchanged" test before hashing an hour of audio."""
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
-
-
-def _publish_audio(
-    project: Project,
-    show: Show,
-    episode: Episode,
-    storage: Storage,
-    workdir: Path,
-    reporter: Reporter,
-    now: datetime,
-) -> Published:
-    """Probe, measure, normalize + encode, tag, store and verify one episode's audio."""
-    from dfl_audio import audio  # numpy/scipy/mutagen load only when audio work is due
-    from dfl_audio.tags import write_tags
-
-    assert episode.meta.audio is not None
-    source = project.root / episode.meta.audio
-    source_size, source_mtime_ns = source_fingerprint(source)
-    digest = episode_settings_digest(project, show, episode)  # before the clips are read
-    probe = audio.probe(source)
-    with reporter.stage(f"measure {episode.slug}", probe.duration, "s") as update:
-        measurement = audio.measure(source, probe, show.audio, progress=update, workdir=workdir)
-    hashing = _Background(sha256_file, source)  # on the core LAME leaves free while encoding
-    clips = {role: _prepared_clip(project, show, episode, role) for role in CLIP_ROLES}
-    intro, outro = clips["intro"], clips["outro"]
-    mp3 = workdir / f"{episode.slug}.mp3"
-    try:
-        with reporter.stage(f"encode {episode.slug}", probe.duration, "s") as update:
-            encoded = audio.normalize_to_mp3(
-                source,
-                mp3,
-                probe,
-                measurement,
-                show.audio,
-                progress=update,
-                intro=intro.frames if intro is not None else None,
-                outro=outro.frames if outro is not None else None,
-            )
-    finally:
-        measurement.close()
-    for warning in (*measurement.warnings, *encoded.warnings):
-        log.warning("%s: %s", episode.meta.audio, warning)
-    report = audio_report(encoded)
-    log.info("%s: %s", episode.meta.audio, describe_audio(measurement.integrated_lufs, report))
-    intro_seconds = encoded.intro_seconds
-    cover = _tag_cover(project, show, episode)
-    write_tags(
-        mp3,
-        show,
-        shifted_episode(episode, intro_seconds),
-        duration=encoded.duration,
-        cover_jpeg=cover,
-        feed_url=show.feed_url,
-    )
-    mp3_sha = sha256_file(mp3)
-    key = content_key("audio", episode.slug, mp3_sha, ".mp3")
-    size = mp3.stat().st_size
-    with reporter.stage(f"store {episode.slug}", size, "B") as update:
-        storage.put_file(key, mp3, sha256=mp3_sha, progress=accumulate(update))
-    return Published(
-        guid=episode.meta.guid,
-        episode_path=episode.path,
-        source_sha256=hashing.result(),
-        source_size=source_size,
-        source_mtime_ns=source_mtime_ns,
-        settings_digest=digest,
-        audio_key=key,
-        audio_sha256=mp3_sha,
-        audio_bytes=size,
-        duration=encoded.duration,
-        intro_seconds=intro_seconds,
-        input_lufs=round(measurement.integrated_lufs, 2),
-        input_true_peak=round(measurement.true_peak_dbtp, 2),
-        output_lufs=round(encoded.output_lufs, 2),
-        output_true_peak=round(encoded.output_true_peak_dbtp, 2),
-        audio_report=report,
-        published_at=now,
-    )
-
-
-class _Background:
-    """A call in a thread (hashlib releases the GIL): an hour's source hashes in ~1.5 s."""
-
-    def __init__(self, func: Callable[[Path], str], arg: Path) -> None:
-        self._value: str | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(func, arg), daemon=True)
-        self._thread.start()
-
-    def _run(self, func: Callable[[Path], str], arg: Path) -> None:
-        try:
-            self._value = func(arg)
-        except BaseException as exc:  # re-raised where the result is needed
-            self._error = exc
-
-    def result(self) -> str:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._value is not None
-        return self._value
-
-
-def audio_report(encoded: EncodeResult) -> AudioReport:
-    """The engine's account of an episode, rounded for the state file and ``--json``."""
-    leveler, limiter = encoded.leveler, encoded.limiter
-    return AudioReport(
-        passes=encoded.passes,
-        loudness_reencodes=encoded.loudness_reencodes,
-        true_peak_reencodes=encoded.true_peak_reencodes,
-        gain_db=round(encoded.gain_db, 2),
-        leveler=LevelerStats(
-            enabled=leveler.enabled,
-            min_gain_db=round(leveler.min_gain_db, 2),
-            max_gain_db=round(leveler.max_gain_db, 2),
-            speech_seconds=round(leveler.speech_seconds, 2),
-        ),
-        limiter=LimiterStats(
-            max_reduction_db=round(limiter.max_reduction_db, 2),
-            active_percent=round(limiter.active_percent, 2),
-            margin_db=round(limiter.margin_db, 2),
-        ),
-        intro_seconds=round(encoded.intro_seconds, 3),
-        outro_seconds=round(encoded.outro_seconds, 3),
-    )
-
-
-def describe_audio(input_lufs: float, report: AudioReport) -> str:
-    """One line for the ``-v`` log: what the leveler and the limiter did."""
-    leveler, limiter = report.leveler, report.limiter
-    levelled = (
-        f"leveler {leveler.min_gain_db:+.1f}..{leveler.max_gain_db:+.1f} dB"
-        if leveler.enabled
-        else "leveler off"
-    )
-    return (
-        f"input {input_lufs:.1f} LUFS; {levelled}; gain {report.gain_db:+.1f} dB; limiter "
-        f"max {limiter.max_reduction_db:.1f} dB, active {limiter.active_percent:.1f} % of "
-        f"speech; {report.passes} encode pass{'es' if report.passes > 1 else ''}"
-    )
-
-
-def _prepared_clip(project: Project, show: Show, episode: Episode, role: ClipRole) -> Clip | None:
-    """The episode's intro or outro, trimmed, faded and as loud as the encoded interview."""
-    from dfl_audio import ffmpeg
-    from dfl_audio.audio.assemble import prepare_clip
-
-    rel = episode_clip(show, episode.meta, role)
-    if rel is None:
-        return None
-    settings = show.audio
-    codec_db = ffmpeg.mp3_level_offset(settings.sample_rate, settings.channels, settings.bitrate)
-    return prepare_clip(
-        project.root / rel,
-        sample_rate=settings.sample_rate,
-        channels=settings.channels,
-        loudness_lufs=settings.loudness - codec_db,  # the PCM target normalize_to_mp3 uses
-    )
-
-
-def shifted_episode(episode: Episode, seconds: float) -> Episode:
-    """The episode with its chapters where they are once an intro of ``seconds`` plays first."""
-    if not seconds:
-        return episode
-    meta = episode.meta.model_copy(
-        update={"chapters": shift_chapters(episode.meta.chapters, seconds)}
-    )
-    return episode.model_copy(update={"meta": meta})
-
-
-def _tag_cover(project: Project, show: Show, episode: Episode) -> bytes:
-    from dfl_audio.artwork import tag_cover
-
-    artwork = episode.meta.artwork or show.artwork
-    return tag_cover(project.root / artwork)
 
 
 def _store_side_files(

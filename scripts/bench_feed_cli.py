@@ -38,11 +38,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from dfl_audio.episode_audio import content_key, settings_digest  # noqa: E402
 from dfl_audio.episodes import Project, read_show  # noqa: E402
 from dfl_audio.feed import chapters_json  # noqa: E402
 from dfl_audio.fsutil import sha256_bytes, sha256_file  # noqa: E402
 from dfl_audio.models import Published  # noqa: E402
-from dfl_audio.publish import content_key, settings_digest  # noqa: E402
 from dfl_audio.state import PublishState, save_state  # noqa: E402
 from dfl_audio.validate import load_catalog, transcript_type  # noqa: E402
 

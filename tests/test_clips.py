@@ -14,7 +14,7 @@ from project_fixtures import REPO, SAMPLE_EPISODE, edit, project
 from pydub import AudioSegment
 from test_publish import GUID, publish_now
 
-from dfl_audio import audio, ffmpeg, publish
+from dfl_audio import audio, episode_audio, ffmpeg
 from dfl_audio.audio.assemble import prepare_clip
 from dfl_audio.episodes import Project, read_show
 from dfl_audio.models import Published, episode_clip
@@ -243,7 +243,7 @@ def test_turning_the_intro_off_publishes_the_files_as_they_are(project: Project)
     assert stored == (project.root / "episodes/audio/sample-clip.vtt").read_bytes()
     show = read_show(project).item
     assert show is not None
-    assert record.settings_digest == publish.settings_digest(show)
+    assert record.settings_digest == episode_audio.settings_digest(show)
 
 
 def test_only_a_changed_clip_makes_the_audio_stale(project: Project) -> None:
@@ -273,8 +273,10 @@ def test_without_clips_the_digest_is_the_one_already_recorded(project: Project) 
     assert show is not None
     catalog = load_catalog(project)
     episode = next(e for e in catalog.episodes if e.path == SAMPLE_EPISODE)
-    assert publish.episode_settings_digest(project, show, episode) == publish.settings_digest(show)
-    assert publish.settings_digest(show) == _digest_before_clips(show)
+    assert episode_audio.episode_settings_digest(
+        project, show, episode
+    ) == episode_audio.settings_digest(show)
+    assert episode_audio.settings_digest(show) == _digest_before_clips(show)
 
 
 def _digest_before_clips(show: object) -> str:
@@ -282,5 +284,5 @@ def _digest_before_clips(show: object) -> str:
     import hashlib
 
     audio = show.audio.model_dump()  # type: ignore[attr-defined]
-    text = json.dumps(audio, sort_keys=True) + publish.PIPELINE_VERSION
+    text = json.dumps(audio, sort_keys=True) + episode_audio.PIPELINE_VERSION
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from mutagen.id3 import ID3
 from project_fixtures import SAMPLE_EPISODE, edit, project
 
-from dfl_audio import audio, publish
+from dfl_audio import audio, episode_audio, publish
 from dfl_audio.cli import cli
 from dfl_audio.episodes import Project
 from dfl_audio.errors import AudioError, FeedError
@@ -311,7 +311,7 @@ def test_settings_change_marks_audio_stale() -> None:
 
     show = _show(Project(Path(__file__).resolve().parent.parent))
     louder = Show.model_validate({**show.model_dump(), "audio": AudioSettings(loudness=-14)})
-    assert publish.settings_digest(show) != publish.settings_digest(louder)
+    assert episode_audio.settings_digest(show) != episode_audio.settings_digest(louder)
 
 
 def test_unpublish_takes_the_episode_out_first_then_its_files(project: Project) -> None:

@@ -66,18 +66,18 @@ def flat(blocks: int) -> LevelerPlan:
 
 def plan(energy: FloatArray | npt.NDArray[np.float32]) -> LevelerPlan:
     """Level the speech described by a 10 ms K-weighted energy profile."""
-    levels = energy_db(energy)
-    if len(levels) == 0:
+    blocks = len(energy)
+    if blocks == 0:
         return flat(0)
-    speech_db = _speech_level(np.asarray(energy, dtype=np.float64))
-    active = _activity(np.asarray(energy, dtype=np.float64), speech_db)
-    phrases = _phrases(active, np.asarray(energy, dtype=np.float64))
+    wide = np.asarray(energy, dtype=np.float64)  # one double copy, shared by every step
+    speech_db = _speech_level(wide)
+    phrases = _phrases(_activity(wide, speech_db), wide)
     phrases = [p for p in phrases if p.level_db > speech_db - tuning.NOT_SPEECH_UNDER_DB]
     if not phrases:
-        return flat(len(levels))
+        return flat(blocks)
     targets = _phrase_gains(phrases, speech_db)
-    gain = _gain_curve(len(levels), phrases, targets, np.asarray(energy, np.float64), speech_db)
-    speech = np.zeros(len(levels), dtype=bool)
+    gain = _gain_curve(blocks, phrases, targets, wide, speech_db)
+    speech = np.zeros(blocks, dtype=bool)
     for phrase in phrases:
         speech[phrase.start : phrase.stop] = True
     return LevelerPlan(gain.astype(np.float32), speech, speech_db, len(phrases))
@@ -95,10 +95,11 @@ def _moving_mean(values: FloatArray, width: int) -> FloatArray:
     """Centred moving average (the edges average what they have)."""
     if width <= 1:
         return values
-    kernel = np.ones(width)
-    total = np.convolve(values, kernel, mode="same")
-    count = np.convolve(np.ones(len(values)), kernel, mode="same")
-    out: FloatArray = total / count
+    sums = np.concatenate([[0.0], np.cumsum(values)])
+    index = np.arange(len(values))
+    low = np.maximum(index - width // 2, 0)
+    high = np.minimum(index - width // 2 + width, len(values))
+    out: FloatArray = (sums[high] - sums[low]) / (high - low)
     return out
 
 

@@ -168,7 +168,7 @@ def normalize_to_mp3(
     plan = leveler.plan(main.energy) if settings.leveler else leveler.flat(len(main.energy))
     clips = [profile_of(c, fmt.sample_rate) if c is not None else None for c in (intro, outro)]
     program = Program.of(main, plan, clips)
-    margin = tuning.mp3_margin_db(fmt.channels, fmt.bitrate_kbps)
+    margin = tuning.mp3_margin_db(fmt.channels, fmt.bitrate_kbps, main.duration)
     static_db = solve_static_gain(program, target, db_to_lin(settings.true_peak - margin))
     passes = loud_again = peak_again = 0
     while True:
