@@ -335,7 +335,7 @@ def test_an_mp3_over_the_ceiling_is_re_encoded_with_a_wider_margin(
     voice: AudioSegment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A limiter aiming 1 dB over the ceiling: the first MP3 is surely over it."""
-    monkeypatch.setattr(tuning, "mp3_margin_db", lambda channels, bitrate: -1.0)
+    monkeypatch.setattr(tuning, "mp3_margin_db", lambda *format_and_length: -1.0)
     src = export(voice, tmp_path, "in", "wav16", gain_db=-12)
     result = _normalize(src, tmp_path / "out.mp3", LOW_BITRATE_MONO)
     assert result.true_peak_reencodes >= 1 and result.passes >= 2
