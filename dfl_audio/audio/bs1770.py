@@ -18,7 +18,6 @@ from dfl_audio.audio.filters import IirFilter
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
 LUFS_OFFSET = -0.691  # LUFS = -0.691 + 10 log10(sum of weighted channel mean squares)
-SEGMENT_S = 0.1  # gating blocks are 400 ms with 75 % overlap: four 100 ms segments
 BLOCKS_PER_SECOND = 100  # analysis resolution: 10 ms sub-blocks, ten to a segment
 
 

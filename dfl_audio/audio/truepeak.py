@@ -3,9 +3,9 @@
 Used three ways: the source's true peak in the measure pass, the limiter's view of every
 block it might have to turn down, and the check of the finished MP3. Speed matters (hours of
 audio), so only blocks whose *sample* peak could reach the level of interest are oversampled.
-:data:`TP_OVERSHOOT_BOUND` is the strict bound of our interpolator (+5 dB, reached only by
-full-scale alternating samples); the engine searches with :data:`SEARCH_BOUND`, the overshoot
-real program material shows, which is several times cheaper.
+The strict bound of our interpolator is +5 dB (the largest L1 norm of a polyphase branch,
+reached only by full-scale samples alternating at Nyquist); the engine searches with
+:data:`SEARCH_BOUND`, the overshoot real program material shows, several times cheaper.
 """
 
 from __future__ import annotations
@@ -36,10 +36,7 @@ def _oversampling_filter() -> npt.NDArray[np.float32]:
 
 
 OS_FILTER = _oversampling_filter()
-# An interpolated value is a weighted sum of 12 neighbours, so it is at most the largest L1
-# norm of a polyphase branch (about 1.79, +5 dB) times the largest |sample| within 12 frames.
-TP_OVERSHOOT_BOUND = float(max(np.abs(OS_FILTER[p::OVERSAMPLE]).sum() for p in range(4))) * 1.001
-# What the engine searches with instead: blocks whose sample peak is more than this under the
+# Blocks whose sample peak is more than this under the
 # level of interest are not oversampled (see tuning.TRUE_PEAK_SEARCH_DB for why that is safe).
 SEARCH_BOUND = 10 ** (tuning.TRUE_PEAK_SEARCH_DB / 20)
 

@@ -11,7 +11,6 @@ import math
 # 1.47 s at 48 kHz, 1.6 s at 44.1 kHz: a good numpy batch (550 KiB of stereo float32), and a
 # whole number of 10 ms sub-blocks at both rates, so the meter never carries a remainder.
 CHUNK_FRAMES = 70560
-WATCH_FRAMES = CHUNK_FRAMES  # what the MP3 check decodes at a time
 TRUNCATION_TOLERANCE = 0.95  # decoded / declared duration below this means cut short
 
 # --- what the measure pass warns about -----------------------------------------------------
