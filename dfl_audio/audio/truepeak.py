@@ -36,8 +36,8 @@ def _oversampling_filter() -> npt.NDArray[np.float32]:
 
 
 OS_FILTER = _oversampling_filter()
-# Blocks whose sample peak is more than this under the
-# level of interest are not oversampled (see tuning.TRUE_PEAK_SEARCH_DB for why that is safe).
+# Blocks whose sample peak is more than this under the level of interest are not oversampled
+# (see tuning.TRUE_PEAK_SEARCH_DB for why that is safe).
 SEARCH_BOUND = 10 ** (tuning.TRUE_PEAK_SEARCH_DB / 20)
 
 
