@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from dfl_audio.episodes import Project
 from dfl_audio.fsutil import sha256_bytes, sha256_file
@@ -105,7 +105,10 @@ def publish_audio(
     probe = audio.probe(source)
     with reporter.stage(f"measure {episode.slug}", probe.duration, "s") as update:
         measurement = audio.measure(source, probe, show.audio, progress=update, workdir=workdir)
-    hashing = _Background(sha256_file, source)  # on the core LAME leaves free while encoding
+    # hashed on the core LAME leaves free while encoding (hashlib releases the GIL)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dfl-audio-hash")
+    hashing = executor.submit(sha256_file, source)
+    executor.shutdown(wait=False)  # the hash runs on; result() waits for it
     clips = {role: _prepared_clip(project, show, episode, role) for role in CLIP_ROLES}
     intro, outro = clips["intro"], clips["outro"]
     mp3 = workdir / f"{episode.slug}.mp3"
@@ -163,51 +166,28 @@ def publish_audio(
     )
 
 
-class _Background:
-    """A call in a thread (hashlib releases the GIL): an hour's source hashes in ~1.5 s."""
-
-    def __init__(self, func: Callable[[Path], str], arg: Path) -> None:
-        self._value: str | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(func, arg), daemon=True)
-        self._thread.start()
-
-    def _run(self, func: Callable[[Path], str], arg: Path) -> None:
-        try:
-            self._value = func(arg)
-        except BaseException as exc:  # re-raised where the result is needed
-            self._error = exc
-
-    def result(self) -> str:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._value is not None
-        return self._value
-
-
 def audio_report(encoded: EncodeResult) -> AudioReport:
     """The engine's account of an episode, rounded for the state file and ``--json``."""
-    leveler, limiter = encoded.leveler, encoded.limiter
     return AudioReport(
         passes=encoded.passes,
         loudness_reencodes=encoded.loudness_reencodes,
         true_peak_reencodes=encoded.true_peak_reencodes,
         gain_db=round(encoded.gain_db, 2),
-        leveler=LevelerStats(
-            enabled=leveler.enabled,
-            min_gain_db=round(leveler.min_gain_db, 2),
-            max_gain_db=round(leveler.max_gain_db, 2),
-            speech_seconds=round(leveler.speech_seconds, 2),
-        ),
-        limiter=LimiterStats(
-            max_reduction_db=round(limiter.max_reduction_db, 2),
-            active_percent=round(limiter.active_percent, 2),
-            margin_db=round(limiter.margin_db, 2),
-        ),
+        leveler=_rounded(encoded.leveler),
+        limiter=_rounded(encoded.limiter),
         intro_seconds=round(encoded.intro_seconds, 3),
         outro_seconds=round(encoded.outro_seconds, 3),
     )
+
+
+Stats = TypeVar("Stats", LevelerStats, LimiterStats)
+
+
+def _rounded(stats: Stats) -> Stats:
+    """The same statistics to 0.01 (the state file is read by people too)."""
+    values = stats.model_dump()
+    update = {name: round(value, 2) for name, value in values.items() if type(value) is float}
+    return stats.model_copy(update=update)
 
 
 def describe_audio(input_lufs: float, report: AudioReport) -> str:

@@ -16,13 +16,11 @@ from pathlib import Path
 from dfl_audio import ffmpeg
 from dfl_audio.audio.measure import Measurement, measure
 from dfl_audio.audio.probe import AudioProbe, probe
-from dfl_audio.audio.produce import EncodeResult, LevelerReport, LimiterReport, normalize_to_mp3
+from dfl_audio.audio.produce import EncodeResult, normalize_to_mp3
 
 __all__ = [
     "AudioProbe",
     "EncodeResult",
-    "LevelerReport",
-    "LimiterReport",
     "Measurement",
     "measure",
     "measure_file_with_ffmpeg",

@@ -29,28 +29,9 @@ from dfl_audio.audio.measure import Measurement, one_blas_thread
 from dfl_audio.audio.meter import Profile, profile_of
 from dfl_audio.audio.probe import AudioProbe
 from dfl_audio.audio.source import conditioned_chunks
-from dfl_audio.models import AudioSettings
+from dfl_audio.models import AudioSettings, LevelerStats, LimiterStats
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LevelerReport:
-    """What the leveler did: on or off, and the gains it gave speech (dB)."""
-
-    enabled: bool
-    min_gain_db: float
-    max_gain_db: float
-    speech_seconds: float
-
-
-@dataclass(frozen=True)
-class LimiterReport:
-    """How hard the safety net worked: deepest reduction, and share of speech time limited."""
-
-    max_reduction_db: float
-    active_percent: float
-    margin_db: float  # how far under the true-peak ceiling it aimed
 
 
 @dataclass(frozen=True)
@@ -63,8 +44,8 @@ class EncodeResult:
     output_lufs: float
     output_true_peak_dbtp: float
     pcm_true_peak_dbtp: float
-    leveler: LevelerReport
-    limiter: LimiterReport
+    leveler: LevelerStats
+    limiter: LimiterStats
     passes: int
     loudness_reencodes: int
     true_peak_reencodes: int
@@ -273,8 +254,13 @@ def _result(
         output_lufs=done.mp3_lufs,
         output_true_peak_dbtp=done.mp3_true_peak_dbtp,
         pcm_true_peak_dbtp=lin_to_db(done.pcm_true_peak),
-        leveler=LevelerReport(settings.leveler, low, high, plan.speech_seconds),
-        limiter=LimiterReport(
+        leveler=LevelerStats(
+            enabled=settings.leveler,
+            min_gain_db=low,
+            max_gain_db=high,
+            speech_seconds=plan.speech_seconds,
+        ),
+        limiter=LimiterStats(
             max_reduction_db=-lin_to_db(done.limiter_min_gain) if done.limiter_min_gain else 0.0,
             active_percent=min(100.0, 100 * done.limiter_frames / speech_frames),
             margin_db=margin,
