@@ -117,6 +117,11 @@ allow_removal_option = click.option(
     is_flag=True,
     help="Allow episodes that were in the previous feed to leave it.",
 )
+rebuild_feed_option = click.option(
+    "--rebuild-feed",
+    is_flag=True,
+    help="Replace a stored feed dfl-audio cannot read with the one built from episodes/.",
+)
 
 
 @click.group(cls=DflGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -171,10 +176,16 @@ def validate(state: State, paths: tuple[Path, ...]) -> None:
 @cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if feeds/ is stale; write nothing.")
 @allow_removal_option
+@rebuild_feed_option
 @storage_options
 @click.pass_obj
 def feed(
-    state: State, check: bool, allow_removal: bool, storage: str | None, public_url: str | None
+    state: State,
+    check: bool,
+    allow_removal: bool,
+    rebuild_feed: bool,
+    storage: str | None,
+    public_url: str | None,
 ) -> None:
     """Regenerate the feed from episodes/ and what was published, and upload it."""
     from dfl_audio.publish import RunOptions, check_feed
@@ -185,7 +196,9 @@ def feed(
         if not state.quiet:
             click.echo("feed is up to date")
         return
-    options = RunOptions(process_audio=False, allow_removal=allow_removal)
+    options = RunOptions(
+        process_audio=False, allow_removal=allow_removal, rebuild_feed=rebuild_feed
+    )
     show, result = _run(state, options, Overrides(storage, public_url))
     _report(state, result, show)
 
@@ -195,6 +208,7 @@ def feed(
 @click.option("--force", is_flag=True, help="Re-process audio even when it is current.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @allow_removal_option
+@rebuild_feed_option
 @click.option("--json", "as_json", is_flag=True, help="Print what was published as JSON.")
 @storage_options
 @click.pass_obj
@@ -204,6 +218,7 @@ def publish(
     force: bool,
     dry_run: bool,
     allow_removal: bool,
+    rebuild_feed: bool,
     as_json: bool,
     storage: str | None,
     public_url: str | None,
@@ -216,16 +231,11 @@ def publish(
         force=force,
         dry_run=dry_run,
         allow_removal=allow_removal,
+        rebuild_feed=rebuild_feed,
     )
     show, result = _run(state, options, Overrides(storage, public_url))
     if as_json:
-        records = [json.loads(record.model_dump_json()) for record in result.published]
-        click.echo(
-            json.dumps(
-                {"feed": str(result.feed_path), "feed_url": result.feed_url, "published": records},
-                indent=2,
-            )
-        )
+        click.echo(json.dumps(_as_json(result), indent=2))
         return
     _report(state, result, show)
 
@@ -306,6 +316,21 @@ def _run(state: State, options: RunOptions, overrides: Overrides) -> tuple[Show,
 
     show, store = _show_and_storage(state, overrides)
     return show, run(state.project, store, options, state.reporter(), show=show)
+
+
+def _as_json(result: RunResult) -> dict[str, Any]:
+    """``publish --json``: the records stored, or with ``--dry-run`` what would be."""
+    out: dict[str, Any] = {"feed": str(result.feed_path), "feed_url": result.feed_url}
+    if result.dry_run:
+        out["dry_run"] = True
+        out["would_publish"] = [
+            {"episode": plan.episode.path, "guid": plan.episode.meta.guid, "reason": plan.reason}
+            for plan in result.plans
+            if plan.action == "encode"
+        ]
+        out["feed_would_change"] = result.feed_changed
+    out["published"] = [json.loads(record.model_dump_json()) for record in result.published]
+    return out
 
 
 def _report(state: State, result: RunResult, show: Show) -> None:

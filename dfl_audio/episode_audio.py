@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from dfl_audio.episodes import Project
+from dfl_audio.errors import AudioError
 from dfl_audio.fsutil import sha256_bytes, sha256_file
 from dfl_audio.models import (
     CLIP_ROLES,
@@ -79,6 +80,12 @@ def content_key(folder: str, slug: str, digest: str, suffix: str) -> str:
     return f"{folder}/{slug}-{digest[:12]}{suffix}"
 
 
+def _stamp(path: Path) -> tuple[int, int, int, int]:
+    """Size, mtime, ctime and inode: any write, rename over or ``touch -r`` changes one."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
+
+
 def source_fingerprint(path: Path) -> tuple[int, int]:
     """Size and modification time: a cheap "unchanged" test before hashing an hour of audio."""
     stat = path.stat()
@@ -100,7 +107,8 @@ def publish_audio(
 
     assert episode.meta.audio is not None
     source = project.root / episode.meta.audio
-    source_size, source_mtime_ns = source_fingerprint(source)
+    before = _stamp(source)
+    source_size, source_mtime_ns = before[:2]
     digest = episode_settings_digest(project, show, episode)  # before the clips are read
     probe = audio.probe(source)
     with reporter.stage(f"measure {episode.slug}", probe.duration, "s") as update:
@@ -140,21 +148,29 @@ def publish_audio(
         cover_jpeg=cover,
         feed_url=show.feed_url,
     )
+    source_sha256 = hashing.result()
+    if _stamp(source) != before:  # the hash and the MP3 might come from different bytes
+        raise AudioError(
+            "the recording changed while it was being published; nothing was stored: run the "
+            "command again",
+            episode.meta.audio,
+        )
     mp3_sha = sha256_file(mp3)
     key = content_key("audio", episode.slug, mp3_sha, ".mp3")
     size = mp3.stat().st_size
     with reporter.stage(f"store {episode.slug}", size, "B") as update:
-        storage.put_file(key, mp3, sha256=mp3_sha, progress=accumulate(update))
+        stored, _ = storage.put_file(key, mp3, sha256=mp3_sha, progress=accumulate(update))
     return Published(
         guid=episode.meta.guid,
         episode_path=episode.path,
-        source_sha256=hashing.result(),
+        source_sha256=source_sha256,
         source_size=source_size,
         source_mtime_ns=source_mtime_ns,
         settings_digest=digest,
         audio_key=key,
         audio_sha256=mp3_sha,
         audio_bytes=size,
+        audio_etag=stored.etag,
         duration=encoded.duration,
         intro_seconds=intro_seconds,
         input_lufs=round(measurement.integrated_lufs, 2),

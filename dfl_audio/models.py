@@ -408,6 +408,7 @@ class Published(BaseModel):
     audio_key: str
     audio_sha256: str
     audio_bytes: int
+    audio_etag: str | None = None  # as the storage listed it: an altered object is noticed
     duration: float
     intro_seconds: float = 0.0  # what the intro moved the interview by: chapters, transcript
     input_lufs: float | None = None

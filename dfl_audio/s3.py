@@ -233,13 +233,22 @@ class S3Storage:
             self.client.delete_object(Bucket=self.bucket, Key=full)
 
     def list_keys(self, prefix: str = "") -> list[str]:
+        return sorted(self.inventory(prefix))
+
+    def inventory(self, prefix: str = "") -> dict[str, StoredObject]:
+        """One LIST request per 1,000 keys: sizes and ETags (no SHA-256: that is metadata)."""
         base = f"{self.prefix}/" if self.prefix else ""
         with self._errors(f"Failed to list {self.bucket}/{base}{prefix}", None):
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=base + prefix
             )
-            keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
-        return sorted(key.removeprefix(base) for key in keys)
+            found = {}
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = item["Key"].removeprefix(base)
+                    etag = _unquote(item["ETag"]) if "ETag" in item else None
+                    found[key] = StoredObject(key=key, size=item["Size"], sha256=None, etag=etag)
+        return found
 
     def probe_conditional_writes(self) -> bool:
         """Whether the server refuses a second ``If-None-Match: *`` create (for ``doctor``)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from dfl_audio.errors import ConfigError, ConflictError, StorageError
-from dfl_audio.fsutil import atomic_write_bytes, sha256_bytes
+from dfl_audio.fsutil import atomic_write_bytes, file_digest, sha256_bytes
 from dfl_audio.models import StorageSettings
 
 try:  # POSIX only; elsewhere conditional writes are atomic per file but not locked.
@@ -93,6 +93,12 @@ class Storage(Protocol):
 
     def list_keys(self, prefix: str = "") -> list[str]:
         """Every key under ``prefix``, sorted."""
+        ...
+
+    def inventory(self, prefix: str = "") -> dict[str, StoredObject]:
+        """Every key under ``prefix`` with its size and whatever checksum comes cheaply (one
+        LIST per 1,000 keys on S3: size and ETag; a stat and the sidecar locally): enough to
+        notice, on every run, an object deleted or altered behind our back."""
         ...
 
 
@@ -248,16 +254,50 @@ class LocalStorage:
                     keys.append(key)
         return sorted(keys)
 
+    def inventory(self, prefix: str = "") -> dict[str, StoredObject]:
+        """Size and SHA-256 of every stored file. A file whose sidecar went stale (touched,
+        copied with the folder, or altered) is hashed again: local reads are cheap next to
+        publishing a wrong file. The sidecar is refreshed only when it was merely stale."""
+        found = {}
+        with _wrap_os_errors(f"Failed to list {self.description}"):
+            for key in self.list_keys(prefix):
+                stored = self.head(key)
+                if stored is not None and stored.sha256 is None:
+                    stored = self._rehash(key)
+                if stored is not None:
+                    found[key] = stored
+        return found
+
+    def _rehash(self, key: str) -> StoredObject | None:
+        """The file's real SHA-256 (its sidecar was stale), recorded again for next time."""
+        path = self.path_for(key)
+        try:
+            stat = path.stat()
+            sha256 = file_digest(path)
+        except FileNotFoundError:
+            return None
+        if self._sidecar_record(key).get("sha256") == sha256:  # a copy or a touch, same bytes
+            self._write_sidecar(key, sha256, stat)
+        return StoredObject(key=key, size=stat.st_size, sha256=sha256, etag=sha256)
+
     # -- sidecars ---------------------------------------------------------------------------
 
     def _sidecar(self, key: str) -> Path:
         return self.root / INDEX_DIR / f"{key}.json"
 
-    def _read_sidecar(self, key: str, stat: os.stat_result) -> str | None:
+    def _sidecar_record(self, key: str) -> dict[str, object]:
         try:
             record = json.loads(self._sidecar(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return None
+            return {}
+        return record if isinstance(record, dict) else {}
+
+    def _write_sidecar(self, key: str, sha256: str, stat: os.stat_result) -> None:
+        record = {"sha256": sha256, "stamp": _stamp(stat)}
+        atomic_write_bytes(self._sidecar(key), json.dumps(record).encode())
+
+    def _read_sidecar(self, key: str, stat: os.stat_result) -> str | None:
+        record = self._sidecar_record(key)
         if record.get("stamp") != _stamp(stat):
             log.debug("sidecar of %s is stale; its SHA-256 is unknown", key)
             return None
@@ -283,9 +323,7 @@ class LocalStorage:
 
     def _finish(self, key: str, sha256: str, size: int) -> StoredObject:
         """Record the hash of what was just written, then verify it by reading it back."""
-        stat = self.path_for(key).stat()
-        record = {"sha256": sha256, "stamp": _stamp(stat)}
-        atomic_write_bytes(self._sidecar(key), json.dumps(record).encode())
+        self._write_sidecar(key, sha256, self.path_for(key).stat())
         stored = self.head(key)
         if stored is None or stored.size != size or stored.sha256 != sha256:
             raise StorageError(f"Failed to verify {self.path_for(key)}: read back {stored}")

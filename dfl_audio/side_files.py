@@ -1,0 +1,115 @@
+"""The small files an episode points to besides its audio: chapters, transcript, artwork.
+
+They follow the metadata: on every run their content keys are worked out from the episode
+files (pure, so ``--dry-run`` and the refusal checks see the feed the run will write), and
+whatever the storage does not hold yet is stored — never touching the published audio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from dfl_audio.episode_audio import content_key, shifted_episode
+from dfl_audio.episodes import Project
+from dfl_audio.feed import chapters_json
+from dfl_audio.fsutil import file_digest, sha256_bytes
+from dfl_audio.models import Episode, Published, Show
+from dfl_audio.state import PublishState
+from dfl_audio.storage import Storage
+from dfl_audio.storage_check import Inventory, holds
+from dfl_audio.transcripts import shift_transcript
+from dfl_audio.validate import transcript_type
+
+
+@dataclass(frozen=True)
+class SideFile:
+    """One object to store: bytes made here, or a repository file as it is."""
+
+    key: str
+    sha256: str
+    size: int
+    data: bytes | None = None
+    path: Path | None = None
+
+    def md5(self) -> str:
+        if self.data is not None:
+            return hashlib.md5(self.data).hexdigest()
+        assert self.path is not None
+        return file_digest(self.path, "md5")
+
+
+def side_files(
+    project: Project, show: Show, episodes: Sequence[Episode], state: PublishState
+) -> tuple[PublishState, list[SideFile]]:
+    """``state`` with every published episode's side keys as its metadata gives them now,
+    and the files those keys name."""
+    files: dict[str, SideFile] = {}
+
+    def add(item: SideFile) -> str:
+        files[item.key] = item
+        return item.key
+
+    new = state.model_copy(update={"episodes": dict(state.episodes)})
+    new.show_artwork_key = add(_repo_file(project, "art", "show", show.artwork))
+    for episode in episodes:
+        record = state.episodes.get(episode.meta.guid)
+        if record is None:
+            continue
+        meta = shifted_episode(episode, record.intro_seconds).meta
+        chapters = (
+            _bytes_file(episode.slug, ".chapters.json", chapters_json(meta.chapters))
+            if meta.chapters
+            else None
+        )
+        transcript = _transcript(project, episode.slug, meta.transcript, record)
+        artwork = _repo_file(project, "art", episode.slug, meta.artwork) if meta.artwork else None
+        new.episodes[meta.guid] = record.model_copy(
+            update={
+                "episode_path": episode.path,
+                "chapters_key": add(chapters) if chapters else None,
+                "transcript_key": add(transcript) if transcript else None,
+                "transcript_type": transcript_type(meta.transcript) if meta.transcript else None,
+                "artwork_key": add(artwork) if artwork else None,
+            }
+        )
+    return new, list(files.values())
+
+
+def store_side_files(storage: Storage, files: Sequence[SideFile], inventory: Inventory) -> int:
+    """Store what the listing does not show stored already; returns how many were written."""
+    written = 0
+    for item in files:
+        if holds(inventory.get(item.key), item.size, item.sha256, item.md5):
+            continue
+        if item.data is not None:
+            storage.put_bytes(item.key, item.data)
+        else:
+            assert item.path is not None
+            storage.put_file(item.key, item.path, sha256=item.sha256)
+        written += 1
+    return written
+
+
+def _transcript(project: Project, slug: str, rel: str | None, record: Published) -> SideFile | None:
+    """The transcript as published: its cues moved by the intro the stored audio starts with."""
+    if rel is None:
+        return None
+    if not record.intro_seconds:
+        return _repo_file(project, "audio", slug, rel)
+    data = shift_transcript((project.root / rel).read_bytes(), rel, record.intro_seconds)
+    return _bytes_file(slug, PurePosixPath(rel).suffix.lower(), data)
+
+
+def _bytes_file(slug: str, suffix: str, data: bytes) -> SideFile:
+    digest = sha256_bytes(data)
+    return SideFile(content_key("audio", slug, digest, suffix), digest, len(data), data=data)
+
+
+def _repo_file(project: Project, folder: str, stem: str, rel: str) -> SideFile:
+    path = project.root / rel
+    digest = file_digest(path)
+    key = content_key(folder, stem, digest, PurePosixPath(rel).suffix.lower())
+    return SideFile(key, digest, path.stat().st_size, path=path)
