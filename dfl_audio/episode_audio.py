@@ -81,9 +81,25 @@ def content_key(folder: str, slug: str, digest: str, suffix: str) -> str:
 
 
 def _stamp(path: Path) -> tuple[int, int, int, int]:
-    """Size, mtime, ctime and inode: any write, rename over or ``touch -r`` changes one."""
+    """Size, mtime, inode and ctime: any write, rename over or ``touch -r`` changes one."""
     stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns
+
+
+def _check_unchanged(
+    source: Path, before: tuple[int, int, int, int], sha256: str, rel: str
+) -> None:
+    """The recorded digest must be of the bytes encoded: refuse a source that changed during
+    the run. Only the ctime moved (a new hard link, a chmod, an in-place rewrite that kept
+    the mtime): the bytes decide."""
+    after = _stamp(source)
+    if after == before or (after[:3] == before[:3] and sha256_file(source) == sha256):
+        return
+    raise AudioError(
+        "the recording changed while it was being published; nothing was stored: run the "
+        "command again",
+        rel,
+    )
 
 
 def source_fingerprint(path: Path) -> tuple[int, int]:
@@ -149,12 +165,7 @@ def publish_audio(
         feed_url=show.feed_url,
     )
     source_sha256 = hashing.result()
-    if _stamp(source) != before:  # the hash and the MP3 might come from different bytes
-        raise AudioError(
-            "the recording changed while it was being published; nothing was stored: run the "
-            "command again",
-            episode.meta.audio,
-        )
+    _check_unchanged(source, before, source_sha256, episode.meta.audio)
     mp3_sha = sha256_file(mp3)
     key = content_key("audio", episode.slug, mp3_sha, ".mp3")
     size = mp3.stat().st_size

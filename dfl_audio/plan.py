@@ -66,6 +66,7 @@ class FeedUpdate:
     stored_etag: str | None
     stored: bool
     diff: FeedDiff
+    unreadable: str | None = None  # why the old feed could not be read (``--rebuild-feed``)
 
 
 @dataclass
@@ -108,6 +109,8 @@ def prepare(
     feed = next_feed(project, show, predicted, episodes, now, stored_feed, storage, options)
     if not options.allow_removal:
         refuse_removals(feed.diff, feed_rel, set(state.withdrawn))
+    if feed.unreadable:
+        log.warning("%s; replacing it (--rebuild-feed)", feed.unreadable)
     return Plan(state, mark, inventory, stored_feed, plans, files, feed)
 
 
@@ -246,12 +249,13 @@ def next_feed(
     local = project.feed_file(show)
     old = stored_bytes if stored is not None else (local.read_bytes() if local.is_file() else None)
     where = f"{storage.description.rstrip('/')}/{show.feed_name}" if stored else project.rel(local)
-    readable = old is not None and _readable(old, where, options.rebuild_feed)
+    unreadable = _unreadable(old, where, options.rebuild_feed) if old is not None else None
+    readable = old is not None and unreadable is None
     known = known_guids(state, episodes)
     theirs = stored_bytes if readable else None
     new = merge_foreign_items(render(show, episodes, state, now), theirs, known)
     diff = diff_feeds(old if readable else None, new)
-    return FeedUpdate(old, new, etag, stored is not None, diff)
+    return FeedUpdate(old, new, etag, stored is not None, diff, unreadable)
 
 
 def known_guids(state: PublishState, episodes: Sequence[Episode]) -> set[str]:
@@ -259,14 +263,14 @@ def known_guids(state: PublishState, episodes: Sequence[Episode]) -> set[str]:
     return set(state.episodes) | set(state.withdrawn) | {e.meta.guid for e in episodes}
 
 
-def _readable(feed: bytes, where: str, rebuild: bool) -> bool:
-    """Whether ``feed`` is an RSS feed dfl-audio can merge with; a located refusal if not."""
+def _unreadable(feed: bytes, where: str, rebuild: bool) -> str | None:
+    """None when ``feed`` is an RSS feed dfl-audio can merge with; else a located refusal, or
+    with ``rebuild`` the reason, for the warning that it will be replaced."""
     try:
         summarize_feed(feed)
     except DflAudioError as exc:
         if rebuild:
-            log.warning("%s: %s; replacing it (--rebuild-feed)", where, exc.message)
-            return False
+            return f"{where}: {exc.message}"
         raise FeedError(
             f"the stored feed is not one dfl-audio can read ({exc.message}); nothing was "
             "changed. Look at it, then run `dfl-audio feed --rebuild-feed` to replace it "
@@ -274,7 +278,7 @@ def _readable(feed: bytes, where: str, rebuild: bool) -> bool:
             where,
             exc,
         ) from exc
-    return True
+    return None
 
 
 def refuse_removals(

@@ -269,9 +269,7 @@ def test_interrupted_publish_leaves_nothing_and_recovers(
 
 def test_dry_run_changes_nothing(project: Project) -> None:
     result = publish_now(project, dry_run=True)
-    assert [(plan.action, plan.reason) for plan in result.plans] == [
-        ("encode", "new episode")
-    ]
+    assert [(plan.action, plan.reason) for plan in result.plans] == [("encode", "new episode")]
     assert stored_files(project) == {}
     assert not (project.root / "feeds/interviews.xml").exists()
 
@@ -401,9 +399,7 @@ def test_a_fresh_or_emptied_storage_folder_gets_everything_again(project: Projec
     publish_now(project)
     shutil.rmtree(project.root / "storage")
     result = publish_now(project)
-    assert [(plan.action, plan.reason) for plan in result.plans] == [
-        ("encode", "new episode")
-    ]
+    assert [(plan.action, plan.reason) for plan in result.plans] == [("encode", "new episode")]
     feed = (project.root / FEED).read_bytes()
     for key in re.findall(rb'(?:url|href)="https://audio\.depthfirstlearning\.com/([^"]+)"', feed):
         assert (project.root / "storage" / key.decode()).is_file(), key

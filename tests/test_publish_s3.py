@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -606,3 +607,28 @@ def test_doctor_reports_a_private_bucket_and_what_to_fix(project: Project, s3: S
     # the probe object is cleaned up
     listed = s3.admin.list_objects_v2(Bucket=s3.bucket).get("Contents", [])
     assert [o["Key"] for o in listed if "doctor" in o["Key"]] == []
+
+
+@pytest.mark.parametrize("damage", ["deleted", "replaced with the same size"])
+def test_audio_lost_or_altered_in_the_bucket_is_published_again(
+    project: Project, s3: S3, damage: str
+) -> None:
+    """One LIST per run compares every recorded object with the bucket (size and ETag)."""
+    assert dfl(project, "publish", *s3.options()).exit_code == 0
+    (record,) = json.loads((project.root / STATE).read_text())["episodes"].values()
+    key = "pod/" + record["audio_key"]
+    if damage == "deleted":
+        s3.admin.delete_object(Bucket=s3.bucket, Key=key)
+    else:
+        s3.admin.put_object(Bucket=s3.bucket, Key=key, Body=b"\0" * record["audio_bytes"])
+    s3.ops.clear()
+    result = dfl(project, "publish", *s3.options())
+    assert result.exit_code == 0, result.output
+    assert f"published: {SAMPLE_EPISODE} — its audio {record['audio_key']} " in result.stdout
+    assert ("PutObject", key) in s3.writes() or ("CreateMultipartUpload", key) in s3.writes()
+    body = s3.body(key)
+    assert hashlib.sha256(body).hexdigest() == record["audio_sha256"]  # the same MP3 again
+    s3.ops.clear()
+    result = dfl(project, "publish", *s3.options())
+    assert f"unchanged: {SAMPLE_EPISODE} — audio is current" in result.stdout
+    assert s3.writes() == []
