@@ -78,7 +78,8 @@ class Plan:
     inventory: dict[str, StoredObject]
     stored_feed: StoredFeed  # as read before the run: the first write builds on it
     episodes: list[EpisodePlan]
-    side_files: list[SideFile]
+    side_state: PublishState  # the state with the side keys the metadata gives now...
+    side_files: list[SideFile]  # ...and the files they name (exact when nothing is encoded)
     feed: FeedUpdate  # the feed as it will be once every planned encode is done
 
 
@@ -111,7 +112,7 @@ def prepare(
         refuse_removals(feed.diff, feed_rel, set(state.withdrawn))
     if feed.unreadable:
         log.warning("%s; replacing it (--rebuild-feed)", feed.unreadable)
-    return Plan(state, mark, inventory, stored_feed, plans, files, feed)
+    return Plan(state, mark, inventory, stored_feed, plans, predicted, files, feed)
 
 
 def _check_feed_key(show: Show) -> None:

@@ -83,7 +83,11 @@ def run(
     if plan.mark_storage:
         state.storage = storage.identity(create=True)
     published = _process_audio(project, show, storage, state, plan.episodes, reporter, now)
-    state, files = side_files(project, show, episodes, state)
+    if published:
+        state, files = side_files(project, show, episodes, state)
+    else:  # no new record: the plan's side keys are exact
+        files = plan.side_files
+        state = plan.side_state.model_copy(update={"storage": state.storage})
     store_side_files(storage, files, plan.inventory)
     save_state(project.state_file(show), state)
     feed = FeedWrite(options, now, plan.stored_feed)

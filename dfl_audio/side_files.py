@@ -7,6 +7,7 @@ whatever the storage does not hold yet is stored — never touching the publishe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from dfl_audio.episode_audio import content_key, shifted_episode
 from dfl_audio.episodes import Project
 from dfl_audio.feed import chapters_json
 from dfl_audio.fsutil import file_digest, sha256_bytes
-from dfl_audio.models import Episode, Published, Show
+from dfl_audio.models import Episode, Show
 from dfl_audio.state import PublishState
 from dfl_audio.storage import Storage
 from dfl_audio.storage_check import Inventory, holds
@@ -38,7 +39,7 @@ class SideFile:
         if self.data is not None:
             return hashlib.md5(self.data).hexdigest()
         assert self.path is not None
-        return file_digest(self.path, "md5")
+        return _file_md5(self.path, self.sha256)
 
 
 def side_files(
@@ -47,13 +48,22 @@ def side_files(
     """``state`` with every published episode's side keys as its metadata gives them now,
     and the files those keys name."""
     files: dict[str, SideFile] = {}
+    digests: dict[str, tuple[str, int]] = {}  # one hash per repository file (shared artwork)
 
     def add(item: SideFile) -> str:
         files[item.key] = item
         return item.key
 
+    def repo_file(folder: str, stem: str, rel: str) -> SideFile:
+        if rel not in digests:
+            path = project.root / rel
+            digests[rel] = (file_digest(path), path.stat().st_size)
+        digest, size = digests[rel]
+        key = content_key(folder, stem, digest, PurePosixPath(rel).suffix.lower())
+        return SideFile(key, digest, size, path=project.root / rel)
+
     new = state.model_copy(update={"episodes": dict(state.episodes)})
-    new.show_artwork_key = add(_repo_file(project, "art", "show", show.artwork))
+    new.show_artwork_key = add(repo_file("art", "show", show.artwork))
     for episode in episodes:
         record = state.episodes.get(episode.meta.guid)
         if record is None:
@@ -64,8 +74,14 @@ def side_files(
             if meta.chapters
             else None
         )
-        transcript = _transcript(project, episode.slug, meta.transcript, record)
-        artwork = _repo_file(project, "art", episode.slug, meta.artwork) if meta.artwork else None
+        transcript = None
+        if meta.transcript and record.intro_seconds:
+            transcript = _shifted_transcript(
+                project, episode.slug, meta.transcript, record.intro_seconds
+            )
+        elif meta.transcript:
+            transcript = repo_file("audio", episode.slug, meta.transcript)
+        artwork = repo_file("art", episode.slug, meta.artwork) if meta.artwork else None
         new.episodes[meta.guid] = record.model_copy(
             update={
                 "episode_path": episode.path,
@@ -93,23 +109,18 @@ def store_side_files(storage: Storage, files: Sequence[SideFile], inventory: Inv
     return written
 
 
-def _transcript(project: Project, slug: str, rel: str | None, record: Published) -> SideFile | None:
+def _shifted_transcript(project: Project, slug: str, rel: str, seconds: float) -> SideFile:
     """The transcript as published: its cues moved by the intro the stored audio starts with."""
-    if rel is None:
-        return None
-    if not record.intro_seconds:
-        return _repo_file(project, "audio", slug, rel)
-    data = shift_transcript((project.root / rel).read_bytes(), rel, record.intro_seconds)
+    data = shift_transcript((project.root / rel).read_bytes(), rel, seconds)
     return _bytes_file(slug, PurePosixPath(rel).suffix.lower(), data)
+
+
+@functools.lru_cache(maxsize=64)
+def _file_md5(path: Path, sha256: str) -> str:
+    """Once per file content: a show's artwork may stand for a thousand episodes."""
+    return file_digest(path, "md5")
 
 
 def _bytes_file(slug: str, suffix: str, data: bytes) -> SideFile:
     digest = sha256_bytes(data)
     return SideFile(content_key("audio", slug, digest, suffix), digest, len(data), data=data)
-
-
-def _repo_file(project: Project, folder: str, stem: str, rel: str) -> SideFile:
-    path = project.root / rel
-    digest = file_digest(path)
-    key = content_key(folder, stem, digest, PurePosixPath(rel).suffix.lower())
-    return SideFile(key, digest, path.stat().st_size, path=path)
