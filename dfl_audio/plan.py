@@ -19,7 +19,14 @@ from typing import Literal
 
 from dfl_audio.episode_audio import content_key, episode_settings_digest, source_fingerprint
 from dfl_audio.episodes import Project
-from dfl_audio.errors import DflAudioError, FeedError, StorageError
+from dfl_audio.errors import (
+    AudioError,
+    DflAudioError,
+    EpisodeError,
+    FeedError,
+    Problem,
+    StorageError,
+)
 from dfl_audio.feed import FeedDiff, diff_feeds, merge_foreign_items, summarize_feed
 from dfl_audio.feed_build import render
 from dfl_audio.fsutil import sha256_file
@@ -106,6 +113,7 @@ def prepare(
         for episode in chosen
         if episode.is_due(now)
     ]
+    _check_recordings(project, plans)
     predicted, files = side_files(project, show, episodes, _with_placeholders(state, plans, now))
     feed = next_feed(project, show, predicted, episodes, now, stored_feed, storage, options)
     if not options.allow_removal:
@@ -206,6 +214,32 @@ def _source_unchanged(source: Path, record: Published, state: PublishState) -> b
     update = {"source_size": size, "source_mtime_ns": mtime_ns}
     state.episodes[record.guid] = record.model_copy(update=update)
     return True
+
+
+def _check_recordings(project: Project, plans: Sequence[EpisodePlan]) -> None:
+    """Every recording about to be encoded must be readable audio that its chapters fit:
+    found now, not after the episodes before it were uploaded."""
+    encodes = [plan.episode for plan in plans if plan.action == "encode"]
+    if not encodes:
+        return
+    from dfl_audio import audio  # numpy and mutagen load only when audio work is due
+    from dfl_audio.tags import chapter_problem
+
+    problems = []
+    for episode in encodes:
+        assert episode.meta.audio is not None
+        try:
+            probe = audio.probe(project.root / episode.meta.audio)
+        except AudioError as exc:
+            problems.append(
+                Problem(episode.path, None, "audio", f"{episode.meta.audio}: {exc.message}")
+            )
+            continue
+        late = chapter_problem(episode, probe.duration)
+        if late:
+            problems.append(Problem(episode.path, None, "chapters", late))
+    if problems:
+        raise EpisodeError(problems)
 
 
 def _with_placeholders(

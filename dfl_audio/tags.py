@@ -215,7 +215,7 @@ def chapter_problem(episode: Episode, duration: float) -> str | None:
         return None
     return (
         f"chapter {late[0].title!r} starts at {late[0].start:g} s, "
-        f"not before the end of the audio ({duration:g} s)"
+        f"not before the end of the audio ({duration:.1f} s)"
     )
 
 
@@ -251,8 +251,8 @@ def write_tags(
     so the file carries exactly the frames built here.
     """
     problem = chapter_problem(episode, duration)
-    if problem:
-        raise AudioError(problem, path=mp3)
+    if problem:  # the plan checked the source already; the episode file is what to fix
+        raise AudioError(f"chapters: {problem}", path=episode.path)
     src = TagSource(show=show, episode=episode, duration=duration, feed_url=feed_url)
     frames = build_frames(src, cover_jpeg)
     _mutagen_call("read the MP3", mp3, MP3, mp3)  # refuse a file that is not MPEG audio

@@ -251,3 +251,26 @@ def test_a_hard_link_made_during_the_run_is_not_a_change(project: Project) -> No
     source = project.root / "episodes/audio/sample-clip.mp3"
     _run_meddling(project, lambda: os.link(source, project.root / "backup.mp3"))
     assert list((project.root / "storage").rglob("*.mp3"))
+
+
+def test_a_chapter_past_the_end_is_refused_before_encoding(project: Project) -> None:
+    text = (project.root / SAMPLE_EPISODE).read_text()
+    assert "chapters:" in text
+    edit(
+        project.root / SAMPLE_EPISODE,
+        "links:\n",
+        "  - {start: '1:00:00', title: Late}\nlinks:\n",
+    )
+    message = refused(project, "publish")
+    assert message == (
+        f"Error: {SAMPLE_EPISODE}: chapters: chapter 'Late' starts at 3600 s, not before the "
+        "end of the audio (7.8 s)"
+    ), message
+    assert not (project.root / "storage").exists()
+
+
+def test_corrupt_audio_is_refused_before_anything_is_stored(project: Project) -> None:
+    (project.root / "episodes/audio/sample-clip.mp3").write_bytes(b"not audio at all" * 100)
+    message = refused(project, "publish")
+    assert message.startswith(f"Error: {SAMPLE_EPISODE}: audio: episodes/audio/sample-clip.mp3: ")
+    assert not (project.root / "storage").exists()
