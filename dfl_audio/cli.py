@@ -283,6 +283,30 @@ def serve(state: State, port: int, storage: str | None, public_url: str | None) 
 
 
 @cli.command()
+@click.option(
+    "--grace-days",
+    type=click.FloatRange(min=0),
+    default=7.0,
+    show_default=True,
+    help="Delete only files superseded at least this long ago.",
+)
+@storage_options
+@click.pass_obj
+def gc(state: State, grace_days: float, storage: str | None, public_url: str | None) -> None:
+    """Delete stored files the show stopped using (publish and feed do it after 7 days)."""
+    from datetime import timedelta
+
+    from dfl_audio.publish import collect_garbage
+
+    show, store = _show_and_storage(state, Overrides(storage, public_url))
+    deleted = collect_garbage(state.project, store, show, timedelta(days=grace_days))
+    if not state.quiet:
+        for key in deleted:
+            click.echo(f"deleted: {key}")
+        click.echo(f"{_count(len(deleted), 'superseded file')} deleted")
+
+
+@cli.command()
 @storage_options
 @click.pass_obj
 def doctor(state: State, storage: str | None, public_url: str | None) -> None:
@@ -352,6 +376,8 @@ def _report(state: State, result: RunResult, show: Show) -> None:
     ):
         for entry in entries:
             click.echo(f"{label}: {entry.title}")
+    if result.deleted:
+        click.echo(f"deleted {_count(len(result.deleted), 'superseded file')} (past the grace)")
     status = (
         "would change"
         if result.dry_run and result.feed_changed

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +30,7 @@ from dfl_audio.errors import (
 from dfl_audio.feed import FeedDiff, diff_feeds, merge_foreign_items, summarize_feed
 from dfl_audio.feed_build import render
 from dfl_audio.fsutil import sha256_file
+from dfl_audio.gc import GRACE
 from dfl_audio.models import Episode, Published, Show
 from dfl_audio.side_files import SideFile, side_files
 from dfl_audio.state import PublishState, load_state
@@ -52,6 +53,7 @@ class RunOptions:
     dry_run: bool = False
     allow_removal: bool = False
     rebuild_feed: bool = False  # replace a stored feed that cannot be read (with a warning)
+    gc_grace: timedelta = GRACE  # superseded objects are deleted this long after
     now: datetime | None = None
 
 

@@ -11,7 +11,7 @@ import logging
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dfl_audio.episode_audio import publish_audio
@@ -20,6 +20,7 @@ from dfl_audio.errors import ConflictError, DflAudioError, FeedError
 from dfl_audio.feed import FeedDiff, merge_foreign_items, summarize_feed
 from dfl_audio.feed_build import render
 from dfl_audio.fsutil import atomic_write_bytes
+from dfl_audio.gc import collect, referenced, supersede
 from dfl_audio.models import Episode, Published, Show
 from dfl_audio.plan import (
     EpisodePlan,
@@ -36,7 +37,7 @@ from dfl_audio.state import PublishState, load_state, save_state
 from dfl_audio.storage import Storage
 from dfl_audio.validate import load_catalog
 
-__all__ = ["RunOptions", "RunResult", "check_feed", "run", "unpublish"]
+__all__ = ["RunOptions", "RunResult", "check_feed", "collect_garbage", "run", "unpublish"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class RunResult:
     feed_changed: bool
     published: list[Published] = field(default_factory=list)
     dry_run: bool = False
+    deleted: list[str] = field(default_factory=list)  # superseded objects past their grace
 
 
 def run(
@@ -80,6 +82,7 @@ def run(
             feed_path, show.feed_url, plan.episodes, update.diff, update.old != update.new, [], True
         )
     state = plan.state
+    before = referenced(state)
     if plan.mark_storage:
         state.storage = storage.identity(create=True)
     published = _process_audio(project, show, storage, state, plan.episodes, reporter, now)
@@ -89,9 +92,13 @@ def run(
         files = plan.side_files
         state = plan.side_state.model_copy(update={"storage": state.storage})
     store_side_files(storage, files, plan.inventory)
+    supersede(before, state, now)
     save_state(project.state_file(show), state)
     feed = FeedWrite(options, now, plan.stored_feed)
-    return _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
+    result = _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
+    result.deleted = collect(storage, state, plan.inventory, now, options.gc_grace)
+    save_state(project.state_file(show), state)  # after the feed: it no longer points at them
+    return result
 
 
 def _process_audio(
@@ -126,14 +133,6 @@ class FeedWrite:
     options: RunOptions
     now: datetime
     stored: StoredFeed
-
-
-def _recorded_keys(state: PublishState) -> set[str]:
-    """Keys the state says were stored: what a delete must leave alone while still used."""
-    keys = {state.show_artwork_key}
-    for record in state.episodes.values():
-        keys |= {record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key}
-    return {key for key in keys if key}
 
 
 def _write_feed(
@@ -211,12 +210,30 @@ def unpublish(
     if delete_audio:
         keys = [record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key]
         del state.episodes[guid]
-        still_used = _recorded_keys(state)
+        still_used = referenced(state)
         for key in keys:
             if key and key not in still_used:
                 storage.delete(key)
+                state.superseded.pop(key, None)
         save_state(state_path, state)
     return result
+
+
+def collect_garbage(
+    project: Project, storage: Storage, show: Show, grace: timedelta, now: datetime | None = None
+) -> list[str]:
+    """``dfl-audio gc``: delete superseded objects past ``grace`` now, without a publish."""
+    state_path = project.state_file(show)
+    state = load_state(state_path)
+    if state.storage != storage.identity(create=False):
+        raise FeedError(
+            f"the publish state describes another storage than {storage.description}; "
+            "nothing was deleted",
+            project.rel(state_path),
+        )
+    deleted = collect(storage, state, storage.inventory(), now or datetime.now(UTC), grace)
+    save_state(state_path, state)
+    return deleted
 
 
 def check_feed(project: Project, now: datetime | None = None) -> bool:

@@ -7,6 +7,7 @@ without ever writing to the editor's episode files.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -26,6 +27,7 @@ class PublishState(BaseModel):
     show_artwork_key: str | None = None
     episodes: dict[str, Published] = {}
     withdrawn: list[str] = []  # GUIDs taken out by ``unpublish``: kept out until published again
+    superseded: dict[str, datetime] = {}  # keys no longer referenced, since when (see gc.py)
 
 
 def load_state(path: Path) -> PublishState:

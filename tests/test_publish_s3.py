@@ -632,3 +632,21 @@ def test_audio_lost_or_altered_in_the_bucket_is_published_again(
     result = dfl(project, "publish", *s3.options())
     assert f"unchanged: {SAMPLE_EPISODE} — audio is current" in result.stdout
     assert s3.writes() == []
+
+
+def test_gc_deletes_superseded_objects_from_the_bucket_and_nothing_else(
+    project: Project, s3: S3
+) -> None:
+    assert dfl(project, "publish", *s3.options()).exit_code == 0
+    s3.admin.put_object(Bucket=s3.bucket, Key="pod/audio/someone-else.mp3", Body=b"theirs")
+    (record,) = json.loads((project.root / STATE).read_text())["episodes"].values()
+    old = "pod/" + record["chapters_key"]
+    path = project.root / SAMPLE_EPISODE
+    path.write_text(path.read_text().replace("title: Welcome\n", "title: Hello again\n", 1))
+    assert dfl(project, "feed", *s3.options()).exit_code == 0
+    assert s3.exists(old)  # superseded, but within the grace: apps may still fetch it
+    result = dfl(project, "gc", "--grace-days", "0", *s3.options())
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("1 superseded file deleted\n")
+    assert not s3.exists(old)
+    assert s3.exists("pod/audio/someone-else.mp3")
