@@ -363,6 +363,7 @@ def _report(state: State, result: RunResult, show: Show) -> None:
     for plan in result.plans:
         verb = {
             "encode": "would publish" if result.dry_run else "published",
+            "retag": "would re-tag" if result.dry_run else "re-tagged",
             "current": "unchanged",
             "stale": "audio changed (run publish)",
             "unpublished": "not published yet (run publish)",

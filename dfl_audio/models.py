@@ -409,6 +409,7 @@ class Published(BaseModel):
     audio_sha256: str
     audio_bytes: int
     audio_etag: str | None = None  # as the storage listed it: an altered object is noticed
+    tags_digest: str | None = None  # what the MP3's ID3 tag was made from (tags.tag_digest)
     duration: float
     intro_seconds: float = 0.0  # what the intro moved the interview by: chapters, transcript
     input_lufs: float | None = None

@@ -17,7 +17,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from dfl_audio.episode_audio import content_key, episode_settings_digest, source_fingerprint
+from dfl_audio.episode_audio import (
+    content_key,
+    episode_settings_digest,
+    episode_tags_digest,
+    source_fingerprint,
+)
 from dfl_audio.episodes import Project
 from dfl_audio.errors import (
     AudioError,
@@ -39,7 +44,7 @@ from dfl_audio.storage_check import audio_damage
 
 log = logging.getLogger(__name__)
 
-Action = Literal["encode", "current", "stale", "unpublished"]
+Action = Literal["encode", "retag", "current", "stale", "unpublished"]
 StoredFeed = tuple[bytes, str] | None  # the stored feed's bytes and ETag, or nothing stored
 
 
@@ -179,7 +184,7 @@ def plan_episode(
     inventory: dict[str, StoredObject] | None = None,
 ) -> EpisodePlan:
     """Decide whether an episode's audio needs work: a new source or settings, or stored
-    audio that went missing or was altered.
+    audio that went missing or was altered (encode), or metadata its tags carry (re-tag).
 
     A source whose size and mtime match the record is not re-hashed; one that was touched
     but not changed (a git checkout) gets its record's fingerprint refreshed in ``state``.
@@ -202,6 +207,9 @@ def plan_episode(
     if record.settings_digest != episode_settings_digest(project, show, episode):
         action = "encode" if options.process_audio else "stale"
         return EpisodePlan(episode, action, "the audio settings or the intro/outro changed")
+    tags = episode_tags_digest(project, show, episode, record.intro_seconds, record.duration)
+    if record.tags_digest != tags:  # the MP3 a listener downloads must say what the feed says
+        return EpisodePlan(episode, "retag", "the metadata in its ID3 tags changed")
     return EpisodePlan(episode, "current", "audio is current")
 
 

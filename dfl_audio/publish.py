@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dfl_audio.episode_audio import publish_audio
+from dfl_audio.episode_audio import publish_audio, retag_audio
 from dfl_audio.episodes import Project
 from dfl_audio.errors import ConflictError, DflAudioError, FeedError
 from dfl_audio.feed import FeedDiff, merge_foreign_items, summarize_feed
@@ -110,16 +110,22 @@ def _process_audio(
     reporter: Reporter,
     now: datetime,
 ) -> list[Published]:
-    """Encode and store every planned episode; the state is saved after each one, so an
-    interrupted run keeps what it finished."""
+    """Encode (or re-tag) and store every planned episode; the state is saved after each
+    one, so an interrupted run keeps what it finished."""
     published: list[Published] = []
     with tempfile.TemporaryDirectory(prefix="dfl-audio-") as workdir:
         for plan in plans:
-            if plan.action != "encode":
+            if plan.action == "encode":
+                record = publish_audio(
+                    project, show, plan.episode, storage, Path(workdir), reporter, now
+                )
+            elif plan.action == "retag":
+                old = state.episodes[plan.episode.meta.guid]
+                record = retag_audio(
+                    project, show, plan.episode, old, storage, Path(workdir), reporter
+                )
+            else:
                 continue
-            record = publish_audio(
-                project, show, plan.episode, storage, Path(workdir), reporter, now
-            )
             state.episodes[record.guid] = record
             published.append(record)
             save_state(project.state_file(show), state)

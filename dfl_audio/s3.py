@@ -196,6 +196,11 @@ class S3Storage:
                 raise
             return response["Body"].read(), _unquote(response["ETag"])
 
+    def get_file(self, key: str, dest: Path) -> None:
+        full = self.full_key(key)
+        with self._errors(f"Failed to download {self.bucket}/{full}", key):
+            self.client.download_file(self.bucket, full, str(dest), Config=self.transfer_config)
+
     def put_conditional(self, key: str, data: bytes, *, expected_etag: str | None) -> str:
         """Write only over ``expected_etag`` (or only a new object when None); see module doc."""
         full = self.full_key(key)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -80,6 +81,10 @@ class Storage(Protocol):
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         """The bytes and their ETag (the token :meth:`put_conditional` expects), or None."""
+        ...
+
+    def get_file(self, key: str, dest: Path) -> None:
+        """Copy the object to ``dest`` (streamed: an hour of MP3 never sits in memory)."""
         ...
 
     def put_conditional(self, key: str, data: bytes, *, expected_etag: str | None) -> str:
@@ -222,6 +227,11 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError(f"Failed to read {path}: {exc}", original=exc) from exc
         return data, sha256_bytes(data)
+
+    def get_file(self, key: str, dest: Path) -> None:
+        path = self.path_for(key)
+        with _wrap_os_errors(f"Failed to read {path}"):
+            shutil.copyfile(path, dest)
 
     def put_conditional(self, key: str, data: bytes, *, expected_etag: str | None) -> str:
         """Compare-and-swap on the content hash, under a lock shared by local processes."""

@@ -9,6 +9,8 @@ This is the only module that writes ID3; mutagen's exceptions become
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import urllib.parse
 from collections.abc import Callable
@@ -147,6 +149,26 @@ def ascii_url(url: str) -> str:
     'https://example.org/a%20b?q=1&r=2#top'
     """
     return urllib.parse.quote(url, safe=_URL_SAFE)
+
+
+TAGS_VERSION = 1  # bump when build_frames writes something else from the same inputs
+
+
+def tag_digest(src: TagSource, cover_digest: str | None) -> str:
+    """One hash of everything the tag is made from (the cover by its source file's digest):
+    when it changes, the published MP3 is re-tagged."""
+    chapters = [
+        (chapter.start, chapter.title, chapter.url) for chapter in src.episode.meta.chapters
+    ]
+    made_of = {
+        "version": TAGS_VERSION,
+        "text": _text_values(src),
+        "notes": _notes(src),
+        "cover": cover_digest,
+        "chapters": chapters,
+        "feed": src.feed_url,
+    }
+    return hashlib.sha256(json.dumps(made_of, sort_keys=True).encode()).hexdigest()
 
 
 def build_frames(src: TagSource, cover_jpeg: bytes | None) -> list[Frame]:

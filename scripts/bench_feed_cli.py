@@ -38,7 +38,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from dfl_audio.episode_audio import content_key, settings_digest  # noqa: E402
+from dfl_audio.episode_audio import (  # noqa: E402
+    content_key,
+    episode_tags_digest,
+    settings_digest,
+)
 from dfl_audio.episodes import Project, read_show  # noqa: E402
 from dfl_audio.feed import chapters_json  # noqa: E402
 from dfl_audio.fsutil import sha256_bytes, sha256_file  # noqa: E402
@@ -133,6 +137,7 @@ def write_state(project: Project) -> None:
                 "art", episode.slug, sha256_file(project.root / meta.artwork), ".jpg"
             ),
             published_at=published_at,
+            tags_digest=episode_tags_digest(project, show, episode, 0.0, 7.8),
         )
     save_state(project.state_file(show), state)
 

@@ -19,9 +19,14 @@ STATE = "feeds/interviews.published.json"
 
 
 def chapters_key(project: Project) -> str:
+    return recorded_keys(project)[1]
+
+
+def recorded_keys(project: Project) -> tuple[str, str]:
+    """The episode's audio and chapters keys (a chapter title is in both: JSON and ID3)."""
     state = json.loads((project.root / STATE).read_text())
     (record,) = state["episodes"].values()
-    return str(record["chapters_key"])
+    return str(record["audio_key"]), str(record["chapters_key"])
 
 
 def feed_at(project: Project, days: float):  # type: ignore[no-untyped-def]
@@ -31,17 +36,18 @@ def feed_at(project: Project, days: float):  # type: ignore[no-untyped-def]
 
 def test_a_superseded_file_is_deleted_after_the_grace_and_not_before(project: Project) -> None:
     publish_now(project)
-    old = chapters_key(project)
+    old = recorded_keys(project)
     edit(project.root / SAMPLE_EPISODE, "title: Welcome\n", "title: Hello and welcome\n")
     assert feed_at(project, 0).deleted == []
-    new = chapters_key(project)
-    assert new != old
+    new = recorded_keys(project)
+    assert not set(new) & set(old)  # the MP3 was re-tagged, the chapters JSON rewritten
     stored = project.root / "storage"
-    assert (stored / old).is_file() and (stored / new).is_file()  # apps may still fetch it
+    assert all((stored / key).is_file() for key in (*old, *new))  # apps may still fetch them
     assert feed_at(project, 6.9).deleted == []
-    assert (stored / old).is_file()
-    assert feed_at(project, 7.0).deleted == [old]
-    assert not (stored / old).exists() and (stored / new).is_file()
+    assert all((stored / key).is_file() for key in old)
+    assert feed_at(project, 7.0).deleted == sorted(old)
+    assert not any((stored / key).exists() for key in old)
+    assert all((stored / key).is_file() for key in new)
     assert json.loads((project.root / STATE).read_text())["superseded"] == {}
 
 
@@ -62,7 +68,7 @@ def test_gc_command_deletes_only_what_the_state_superseded(project: Project) -> 
     publish_now(project)
     foreign = project.root / "storage/audio/other-publisher-0123456789ab.mp3"
     foreign.write_bytes(b"someone else's episode")
-    old = chapters_key(project)
+    audio, chapters = recorded_keys(project)
     edit(project.root / SAMPLE_EPISODE, "title: Welcome\n", "title: Hello and welcome\n")
     feed_at(project, 0)
     result = CliRunner().invoke(cli, ["--root", str(project.root), "gc"])
@@ -70,9 +76,9 @@ def test_gc_command_deletes_only_what_the_state_superseded(project: Project) -> 
     assert result.stdout == "0 superseded files deleted\n"
     result = CliRunner().invoke(cli, ["--root", str(project.root), "gc", "--grace-days", "0"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"deleted: {old}\n1 superseded file deleted\n"
+    assert result.stdout == f"deleted: {audio}\ndeleted: {chapters}\n2 superseded files deleted\n"
     assert foreign.is_file()
-    assert not (project.root / "storage" / old).exists()
+    assert not (project.root / "storage" / chapters).exists()
 
 
 def test_unpublish_with_delete_audio_leaves_nothing_of_the_episode_behind(

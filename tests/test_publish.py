@@ -25,7 +25,7 @@ from project_fixtures import SAMPLE_EPISODE, edit, project
 from dfl_audio import audio, episode_audio, publish
 from dfl_audio.cli import cli
 from dfl_audio.episodes import Project
-from dfl_audio.errors import AudioError, FeedError
+from dfl_audio.errors import EpisodeError, FeedError
 from dfl_audio.models import AudioSettings
 from dfl_audio.publish import RunOptions, run
 from dfl_audio.state import load_state
@@ -146,20 +146,46 @@ def test_republish_of_unchanged_episode_does_nothing(project: Project) -> None:
     assert (project.root / FEED).read_bytes() == feed_before
 
 
-def test_metadata_edit_changes_feed_not_audio(project: Project) -> None:
+def _mpeg_frames(mp3: Path) -> bytes:
+    """The audio without its ID3v2 tag (the tag's size is in its 10-byte header)."""
+    data = mp3.read_bytes()
+    assert data[:3] == b"ID3"
+    size = 0
+    for byte in data[6:10]:  # a synchsafe integer: 7 bits per byte
+        size = (size << 7) | byte
+    return data[10 + size :]
+
+
+def test_metadata_edit_retags_the_mp3_without_re_encoding(project: Project) -> None:
     publish_now(project)
-    key_before = (
-        load_state(project.root / "feeds/interviews.published.json").episodes[GUID].audio_key
-    )
+    state_path = project.root / "feeds/interviews.published.json"
+    before = load_state(state_path).episodes[GUID]
+    old_mp3 = project.root / "storage" / before.audio_key
+    frames_before = _mpeg_frames(old_mp3)
     edit(project.root / SAMPLE_EPISODE, 'title: "Welcome to', 'title: "Hello & welcome to')
+    edit(project.root / SAMPLE_EPISODE, "title: Welcome\n", "title: Hello\n")  # a chapter
     result = publish_now(project)
-    assert [plan.action for plan in result.plans] == ["current"]
-    assert [entry.title for entry in result.diff.changed] == [
-        "Hello & welcome to the Depth First Learning Interviews"
+    assert [(plan.action, plan.reason) for plan in result.plans] == [
+        ("retag", "the metadata in its ID3 tags changed")
     ]
+    after = load_state(state_path).episodes[GUID]
+    assert after.audio_key != before.audio_key and after.guid == before.guid
+    new_mp3 = project.root / "storage" / after.audio_key
+    assert _mpeg_frames(new_mp3) == frames_before  # the audio frames, byte for byte
+    tags = ID3(new_mp3)
+    assert str(tags["TIT2"]) == "Hello & welcome to the Depth First Learning Interviews"
+    chapter_titles = [str(frame.sub_frames["TIT2"]) for frame in tags.getall("CHAP")]
+    assert chapter_titles[0] == "Hello"
+    assert after.audio_bytes == new_mp3.stat().st_size
     feed = parsed_feed(project)
     assert feed["episodes"][0]["guid"] == GUID
-    assert feed["episodes"][0]["enclosures"][0]["url"].endswith(key_before)
+    assert feed["episodes"][0]["enclosures"][0]["url"].endswith(after.audio_key)
+    assert feed["episodes"][0]["enclosures"][0]["file_size"] == after.audio_bytes
+    assert old_mp3.is_file()  # superseded: deleted only after the grace period
+    files = stored_files(project)
+    again = publish_now(project)
+    assert [plan.action for plan in again.plans] == ["current"]
+    assert stored_files(project) == files and not again.feed_changed
 
 
 def test_new_recording_gets_a_new_url_and_keeps_the_guid(project: Project) -> None:
@@ -238,7 +264,7 @@ def test_bad_audio_leaves_storage_and_feed_untouched(
     project: Project, content: bytes, message: str
 ) -> None:
     (project.root / "episodes/audio/sample-clip.mp3").write_bytes(content)
-    with pytest.raises(AudioError) as error:
+    with pytest.raises(EpisodeError) as error:  # found by the plan, before any work
         publish_now(project)
     assert "episodes/audio/sample-clip.mp3" in str(error.value)
     assert message in str(error.value)

@@ -647,6 +647,28 @@ def test_gc_deletes_superseded_objects_from_the_bucket_and_nothing_else(
     assert s3.exists(old)  # superseded, but within the grace: apps may still fetch it
     result = dfl(project, "gc", "--grace-days", "0", *s3.options())
     assert result.exit_code == 0, result.output
-    assert result.stdout.endswith("1 superseded file deleted\n")
+    assert result.stdout.endswith("2 superseded files deleted\n")  # re-tagged MP3, chapters
     assert not s3.exists(old)
     assert s3.exists("pod/audio/someone-else.mp3")
+
+
+def test_a_title_edit_retags_the_object_in_the_bucket(project: Project, s3: S3) -> None:
+    """The MP3 listeners download says what the feed says: re-tagged, not re-encoded."""
+    from io import BytesIO
+
+    from mutagen.id3 import ID3
+
+    assert dfl(project, "publish", *s3.options()).exit_code == 0
+    path = project.root / SAMPLE_EPISODE
+    path.write_text(path.read_text().replace('title: "Welcome to', 'title: "Edited:', 1))
+    result = dfl(project, "feed", *s3.options())
+    assert result.exit_code == 0, result.output
+    assert f"re-tagged: {SAMPLE_EPISODE} — the metadata in its ID3 tags changed" in result.stdout
+    (record,) = json.loads((project.root / STATE).read_text())["episodes"].values()
+    body = s3.body("pod/" + record["audio_key"])
+    assert hashlib.sha256(body).hexdigest() == record["audio_sha256"]
+    assert str(ID3(BytesIO(body))["TIT2"]).startswith("Edited:")
+    s3.ops.clear()
+    result = dfl(project, "publish", *s3.options())
+    assert f"unchanged: {SAMPLE_EPISODE} — audio is current" in result.stdout
+    assert s3.writes() == []
