@@ -25,7 +25,7 @@ from typing import IO, Protocol
 
 from dfl_audio.errors import ConfigError, ConflictError, StorageError
 from dfl_audio.fsutil import atomic_write_bytes, file_digest, sha256_bytes
-from dfl_audio.keys import check_key
+from dfl_audio.keys import check_key as check_key  # re-exported: storage.check_key stays
 from dfl_audio.models import StorageSettings
 
 try:  # POSIX only; elsewhere conditional writes are atomic per file but not locked.
