@@ -112,6 +112,14 @@ def storage_options(func: F) -> F:
     return func
 
 
+check_public_option = click.option(
+    "--check-public/--no-check-public",
+    default=None,
+    envvar="DFL_AUDIO_CHECK_PUBLIC",
+    help="After writing, fetch the feed and new audio anonymously at their public URLs and "
+    "warn if listeners would be refused (default: on for S3 storage; DFL_AUDIO_CHECK_PUBLIC).",
+)
+
 allow_removal_option = click.option(
     "--allow-removal",
     is_flag=True,
@@ -177,6 +185,7 @@ def validate(state: State, paths: tuple[Path, ...]) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if feeds/ is stale; write nothing.")
 @allow_removal_option
 @rebuild_feed_option
+@check_public_option
 @storage_options
 @click.pass_obj
 def feed(
@@ -184,6 +193,7 @@ def feed(
     check: bool,
     allow_removal: bool,
     rebuild_feed: bool,
+    check_public: bool | None,
     storage: str | None,
     public_url: str | None,
 ) -> None:
@@ -201,6 +211,7 @@ def feed(
     )
     show, result = _run(state, options, Overrides(storage, public_url))
     _report(state, result, show)
+    _warn_if_not_public(show, result, check_public)
 
 
 @cli.command()
@@ -210,6 +221,7 @@ def feed(
 @allow_removal_option
 @rebuild_feed_option
 @click.option("--json", "as_json", is_flag=True, help="Print what was published as JSON.")
+@check_public_option
 @storage_options
 @click.pass_obj
 def publish(
@@ -220,6 +232,7 @@ def publish(
     allow_removal: bool,
     rebuild_feed: bool,
     as_json: bool,
+    check_public: bool | None,
     storage: str | None,
     public_url: str | None,
 ) -> None:
@@ -236,8 +249,9 @@ def publish(
     show, result = _run(state, options, Overrides(storage, public_url))
     if as_json:
         click.echo(json.dumps(_as_json(result), indent=2))
-        return
-    _report(state, result, show)
+    else:
+        _report(state, result, show)
+    _warn_if_not_public(show, result, check_public)
 
 
 @cli.command()
@@ -355,6 +369,13 @@ def _as_json(result: RunResult) -> dict[str, Any]:
         out["feed_would_change"] = result.feed_changed
     out["published"] = [json.loads(record.model_dump_json()) for record in result.published]
     return out
+
+
+def _warn_if_not_public(show: Show, result: RunResult, wanted: bool | None) -> None:
+    from dfl_audio.reachability import listener_warnings
+
+    for warning in listener_warnings(show, result, wanted):
+        log.warning(warning)
 
 
 def _report(state: State, result: RunResult, show: Show) -> None:

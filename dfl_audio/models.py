@@ -8,6 +8,7 @@ artwork size) live in :mod:`dfl_audio.validate`.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Sequence
@@ -24,10 +25,12 @@ from pydantic import (
     Field,
     PlainValidator,
     StringConstraints,
+    ValidationInfo,
     field_validator,
 )
 
 from dfl_audio.categories import APPLE_CATEGORIES
+from dfl_audio.keys import check_content_key
 
 # Tab, newline and carriage return are the only control characters XML 1.0 allows; C1
 # controls (U+0080-U+009F) are legal XML but clients read them as Windows-1252 text.
@@ -394,8 +397,24 @@ class AudioReport(BaseModel):
     outro_seconds: float = 0.0
 
 
+def _recorded_guid(value: str) -> str:
+    """A GUID as the state records it: exactly the episode's (already cleaned) GUID."""
+    if value != _clean_text(value):
+        raise ValueError(f"{value!r} has spaces around it; no episode has such a GUID")
+    return value
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# A GUID in the published state (a record's, its key, a withdrawn one).
+RecordedGuid = Annotated[str, StringConstraints(max_length=200), AfterValidator(_recorded_guid)]
+
+
 class Published(BaseModel):
-    """What publish stored for one episode; the state file keeps one per GUID."""
+    """What publish stored for one episode; the state file keeps one per GUID.
+
+    The state file is edited by git merges and by hand, and its keys become URLs in the
+    feed: every field is checked on load, not trusted.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -422,6 +441,48 @@ class Published(BaseModel):
     transcript_type: str | None = None
     artwork_key: str | None = None
     published_at: datetime
+
+    @field_validator("guid")
+    @classmethod
+    def _guid(cls, guid: str) -> str:
+        return _recorded_guid(guid)
+
+    @field_validator("audio_key", "chapters_key", "transcript_key", "artwork_key")
+    @classmethod
+    def _content_key(cls, key: str | None, info: ValidationInfo) -> str | None:
+        """Only a key publish writes may reach the feed (no ``../``, no other folder)."""
+        kind = (info.field_name or "").removesuffix("_key")
+        return None if key is None else check_content_key(key, kind)
+
+    @field_validator("source_sha256", "audio_sha256")
+    @classmethod
+    def _sha256(cls, digest: str) -> str:
+        if not _SHA256.fullmatch(digest):
+            raise ValueError(f"{digest!r} is not a SHA-256 (64 lower-case hex digits)")
+        return digest
+
+    @field_validator("source_size", "audio_bytes")
+    @classmethod
+    def _size(cls, size: int | None) -> int | None:
+        if size is not None and size < 0:
+            raise ValueError(f"{size} is negative; a size is a count of bytes")
+        return size
+
+    @field_validator(
+        "duration",
+        "intro_seconds",
+        "input_lufs",
+        "input_true_peak",
+        "output_lufs",
+        "output_true_peak",
+    )
+    @classmethod
+    def _finite(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        if value is not None and info.field_name in ("duration", "intro_seconds") and value < 0:
+            raise ValueError(f"{value} is negative")
+        return value
 
 
 class FeedItem(BaseModel):

@@ -108,7 +108,7 @@ def prepare(
     """Read and check everything, write nothing: raises what the run would refuse."""
     feed_rel = project.rel(project.feed_file(show))
     _check_feed_key(show)
-    state = load_state(project.state_file(show))
+    state = load_state(project.state_file(show), project.rel(project.state_file(show)))
     inventory = storage.inventory()  # the first request: a wrong endpoint, key or bucket stops here
     stored_feed = storage.get(show.feed_name)
     mark = state.storage != storage.identity(create=False)

@@ -203,7 +203,7 @@ def unpublish(
         raise FeedError("not an episode file of this show", wanted)
     guid = matches[0].meta.guid
     state_path = project.state_file(show)
-    state = load_state(state_path)
+    state = load_state(state_path, project.rel(state_path))
     record = state.episodes.get(guid)
     if record is None:
         raise FeedError("was never published; nothing to unpublish", wanted)
@@ -246,7 +246,7 @@ def check_feed(project: Project, now: datetime | None = None) -> bool:
     """True when ``feeds/`` holds exactly the feed the episode files and state produce (with
     the items another publisher added, which a merge carried into it)."""
     show, episodes = load_catalog(project).require_valid()
-    state = load_state(project.state_file(show))
+    state = load_state(project.state_file(show), project.rel(project.state_file(show)))
     path = project.feed_file(show)
     if not path.is_file():
         return False

@@ -26,6 +26,7 @@ from typing import IO, Protocol
 
 from dfl_audio.errors import ConfigError, ConflictError, StorageError
 from dfl_audio.fsutil import atomic_write_bytes, file_digest, sha256_bytes
+from dfl_audio.keys import check_key as check_key  # re-exported: storage.check_key stays
 from dfl_audio.models import StorageSettings
 
 try:  # POSIX only; elsewhere conditional writes are atomic per file but not locked.
@@ -105,25 +106,6 @@ class Storage(Protocol):
         LIST per 1,000 keys on S3: size and ETag; a stat and the sidecar locally): enough to
         notice, on every run, an object deleted or altered behind our back."""
         ...
-
-
-def check_key(key: str) -> str:
-    """Refuse keys that could escape the folder or hide among sidecars; returns the key.
-
-    >>> check_key("audio/ep-1a2b.mp3")
-    'audio/ep-1a2b.mp3'
-    >>> check_key("../etc/passwd")
-    Traceback (most recent call last):
-    ...
-    dfl_audio.errors.StorageError: invalid storage key '../etc/passwd': ...
-    """
-    parts = key.split("/")
-    if not key or "\\" in key or any(not part or part.startswith(".") for part in parts):
-        raise StorageError(
-            f"invalid storage key {key!r}: use '/'-separated names that are not empty "
-            "and do not start with '.'"
-        )
-    return key
 
 
 def same_content(existing: StoredObject | None, size: int, sha256: str) -> bool:
