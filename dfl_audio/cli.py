@@ -261,7 +261,13 @@ def unpublish(
 
 
 @cli.command()
-@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1 (0: any).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free one).",
+)
 @storage_options
 @click.pass_obj
 def serve(state: State, port: int, storage: str | None, public_url: str | None) -> None:
