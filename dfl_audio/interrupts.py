@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_SIGNALS = tuple(  # SIGHUP does not exist on Windows
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 
 @dataclass
@@ -46,6 +49,9 @@ def stop_signals_interrupt() -> Iterator[Received]:
         raise KeyboardInterrupt
 
     previous = {}
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # only the main thread may set handlers; keep Python's defaults
+        return
     for signum in STOP_SIGNALS:
         if signal.getsignal(signum) is signal.SIG_IGN:
             continue  # started under nohup (or told to ignore it): keep it ignored

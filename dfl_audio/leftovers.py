@@ -91,7 +91,8 @@ def sweep_work_dirs() -> list[Path]:
     removed = []
     for path in _dead_owners_in(Path(tempfile.gettempdir()), _WORK_DIR):
         shutil.rmtree(path, ignore_errors=True)
-        removed.append(path)
+        if not path.exists():
+            removed.append(path)
     return removed
 
 
@@ -104,8 +105,13 @@ def sweep_folder(folder: Path) -> list[Path]:
         _swept.add(key)
     removed = []
     for path in _dead_owners_in(folder, _TEMP_FILE):
-        with contextlib.suppress(FileNotFoundError):
+        try:
             path.unlink()
+        except FileNotFoundError:
+            pass  # another run removed it first
+        except OSError as exc:  # a leftover never stops a run: it is only clutter
+            log.debug("cannot remove %s: %s", path, exc)
+            continue
         removed.append(path)
     return removed
 
