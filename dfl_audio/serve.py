@@ -12,6 +12,7 @@ multi-range or malformed ``Range`` is ignored (200, whole file), as S3 does.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
@@ -138,6 +139,12 @@ def _without_unusable_range(environ: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in environ.items() if name != "HTTP_RANGE"}
 
 
+_BIND_ADVICE = {
+    errno.EADDRINUSE: "stop what is using it, or choose another --port (0 picks a free one)",
+    errno.EACCES: "ports below 1024 need privileges: choose another --port (0 picks a free one)",
+}
+
+
 def start(site: Site, port: int = 0, host: str = "127.0.0.1") -> tuple[BaseWSGIServer, str]:
     """Start serving in a background thread; returns the server and its base URL.
 
@@ -149,11 +156,9 @@ def start(site: Site, port: int = 0, host: str = "127.0.0.1") -> tuple[BaseWSGIS
         listener = socket.create_server((host, port))
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise ConfigError(
-            f"cannot serve on {host}:{port}: {reason}; stop what is using it, "
-            "or choose another --port (0 picks a free one)",
-            original=exc,
-        ) from exc
+        advice = _BIND_ADVICE.get(exc.errno or 0, "choose another --port (0 picks a free one)")
+        message = f"cannot serve on {host}:{port}: {reason}; {advice}"
+        raise ConfigError(message, original=exc) from exc
     app = PreviewApp(site, base_url="")  # the port is known once the server is bound
     with listener:  # the server works on its own duplicate of the socket
         server = make_server(host, port, app, threaded=True, fd=listener.fileno())

@@ -199,3 +199,36 @@ def test_serve_stops_cleanly_on_sigterm(with_feed: Project) -> None:
         proc.kill()
     assert proc.returncode == 0
     assert b"Traceback" not in stderr
+
+
+def test_a_privileged_port_says_why(tmp_path: Path) -> None:
+    """As an ordinary user (dropped to nobody in a child when the tests run as root)."""
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from dfl_audio.errors import ConfigError\n"
+        "from dfl_audio.serve import Site, start\n"
+        "if os.geteuid() == 0:\n"
+        "    os.setuid(65534)\n"
+        "try:\n"
+        "    start(Site(Path(sys.argv[1]), 'show.xml', b'', ()), port=80)\n"
+        "except ConfigError as exc:\n"
+        "    print(exc)\n"
+        "else:\n"
+        "    print('bound')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if done.stdout == "bound\n":
+        pytest.skip("this system lets any user bind port 80")
+    assert done.stdout == (
+        "cannot serve on 127.0.0.1:80: Permission denied; ports below 1024 need privileges: "
+        "choose another --port (0 picks a free one)\n"
+    )
