@@ -275,7 +275,13 @@ def unpublish(
 
 
 @cli.command()
-@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1 (0: any).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free one).",
+)
 @storage_options
 @click.pass_obj
 def serve(state: State, port: int, storage: str | None, public_url: str | None) -> None:
@@ -413,8 +419,26 @@ def _report(state: State, result: RunResult, show: Show) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="dfl-audio")
+    """Console-script entry point: SIGTERM and SIGHUP stop a run as cleanly as Ctrl-C, and
+    any of them ends it with one line and the shell's exit code (130, 143, 129)."""
+    from dfl_audio.interrupts import stop_signals_interrupt
+
+    with stop_signals_interrupt() as received:
+        try:
+            outcome = cli.main(prog_name="dfl-audio", standalone_mode=False)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except (click.Abort, KeyboardInterrupt) as exc:
+            if isinstance(exc, click.Abort) and not isinstance(exc.__cause__, KeyboardInterrupt):
+                click.echo("Aborted!", err=True)
+                sys.exit(1)
+            click.echo(
+                f"Error: interrupted by {received.name}; stopped without leaving partial files",
+                err=True,
+            )
+            sys.exit(received.exit_code)
+    sys.exit(outcome if isinstance(outcome, int) else 0)
 
 
 __all__ = ["cli", "main"]

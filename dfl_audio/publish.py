@@ -8,7 +8,6 @@ that dies anywhere leaves the previous feed in place and is finished by the next
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from dfl_audio.feed import FeedDiff, merge_foreign_items, summarize_feed
 from dfl_audio.feed_build import render
 from dfl_audio.fsutil import atomic_write_bytes
 from dfl_audio.gc import collect, referenced, supersede
+from dfl_audio.leftovers import work_dir
 from dfl_audio.models import Episode, Published, Show
 from dfl_audio.plan import (
     EpisodePlan,
@@ -113,7 +113,7 @@ def _process_audio(
     """Encode (or re-tag) and store every planned episode; the state is saved after each
     one, so an interrupted run keeps what it finished."""
     published: list[Published] = []
-    with tempfile.TemporaryDirectory(prefix="dfl-audio-") as workdir:
+    with work_dir() as workdir:  # named for this process: a killed run's is removed next time
         for plan in plans:
             if plan.action == "encode":
                 record = publish_audio(

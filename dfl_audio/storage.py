@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import IO, Protocol
 from dfl_audio.errors import ConfigError, ConflictError, StorageError
 from dfl_audio.fsutil import atomic_write_bytes, file_digest, sha256_bytes
 from dfl_audio.keys import check_key as check_key  # re-exported: storage.check_key stays
+from dfl_audio.leftovers import create_temp_file, sweep_tree
 from dfl_audio.models import StorageSettings
 
 try:  # POSIX only; elsewhere conditional writes are atomic per file but not locked.
@@ -143,14 +143,22 @@ class LocalStorage:
 
     A sidecar records the file's size, mtime and inode next to its SHA-256, so a file replaced
     behind our back (or a crash between the two writes) makes the hash unknown, never wrong.
+    Files get the umask's mode (0644 by default): the folder is meant to be served as is.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.description = f"local folder {root}/"
+        self._tidied = False
 
     def path_for(self, key: str) -> Path:
         return self.root / check_key(key)
+
+    def _tidy(self) -> None:
+        """Before the first write: remove temp files that killed runs left in the folder."""
+        if not self._tidied:
+            self._tidied = True
+            sweep_tree(self.root, hidden_dirs=(INDEX_DIR,))
 
     def identity(self, *, create: bool) -> str:
         """A random id kept inside the folder: a new, emptied or re-cloned folder has another
@@ -162,6 +170,7 @@ class LocalStorage:
             if not create:
                 return "local:unmarked"
         with _wrap_os_errors(f"Failed to mark {self.description} as dfl-audio storage"):
+            self._tidy()
             atomic_write_bytes(marker, uuid.uuid4().hex.encode())
         return self.identity(create=False)
 
@@ -181,6 +190,7 @@ class LocalStorage:
     ) -> tuple[StoredObject, bool]:
         target = self.path_for(key)
         with _wrap_os_errors(f"Failed to store {path} as {target}"):
+            self._tidy()
             existing = self.head(key)
             if same_content(existing, path.stat().st_size, sha256):
                 assert existing is not None
@@ -192,6 +202,7 @@ class LocalStorage:
         target = self.path_for(key)
         sha256 = sha256_bytes(data)
         with _wrap_os_errors(f"Failed to write {target}"):
+            self._tidy()
             existing = self.head(key)
             if same_content(existing, len(data), sha256):
                 assert existing is not None
@@ -219,6 +230,7 @@ class LocalStorage:
         """Compare-and-swap on the content hash, under a lock shared by local processes."""
         target = self.path_for(key)
         with _wrap_os_errors(f"Failed to write {target}"), self._lock():
+            self._tidy()
             current = self.get(key)
             current_etag = current[1] if current else None
             if current_etag != expected_etag:
@@ -230,6 +242,7 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         path = self.path_for(key)
         with _wrap_os_errors(f"Failed to delete {path}"):
+            self._tidy()
             self._drop_sidecar(key)
             path.unlink(missing_ok=True)
             _prune_empty_dirs(path.parent, self.root)
@@ -346,10 +359,11 @@ def _wrap_os_errors(action: str) -> Iterator[None]:
 def _copy_atomic(
     source: Path, target: Path, progress: Progress | None, *, before_replace: Callable[[str], None]
 ) -> None:
-    """Copy via a temp file in the target's folder, fsync, let ``before_replace`` check the
-    copy's SHA-256 (it may raise), then rename over the target."""
+    """Copy via a temp file in the target's folder (named for its owner, see
+    :mod:`dfl_audio.leftovers`), fsync, let ``before_replace`` check the copy's SHA-256 (it may
+    raise), then rename over the target."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_path = create_temp_file(target)
     try:
         with source.open("rb") as src, os.fdopen(fd, "wb") as dst:
             digest = hashlib.sha256()
@@ -357,9 +371,9 @@ def _copy_atomic(
             dst.flush()
             os.fsync(dst.fileno())
         before_replace(digest.hexdigest())
-        os.replace(tmp_name, target)
+        os.replace(tmp_path, target)
     except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+        tmp_path.unlink(missing_ok=True)
         raise
 
 

@@ -8,6 +8,7 @@ decoded and re-measured by ffmpeg, the ID3 tags read back by mutagen.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -276,7 +277,8 @@ def test_bad_audio_leaves_storage_and_feed_untouched(
 def test_interrupted_publish_leaves_nothing_and_recovers(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    temp_before = set(Path(tempfile.gettempdir()).glob("dfl-audio-*"))
+    ours = f"dfl-audio-{os.getpid()}-*"  # other processes' work folders come and go meanwhile
+    temp_before = set(Path(tempfile.gettempdir()).glob(ours))
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -287,7 +289,7 @@ def test_interrupted_publish_leaves_nothing_and_recovers(
     monkeypatch.undo()
     assert stored_files(project) == {}
     assert not (project.root / FEED).exists()
-    assert set(Path(tempfile.gettempdir()).glob("dfl-audio-*")) == temp_before
+    assert set(Path(tempfile.gettempdir()).glob(ours)) == temp_before
     result = publish_now(project)
     assert [plan.action for plan in result.plans] == ["encode"]
     assert [e["guid"] for e in parsed_feed(project)["episodes"]] == [GUID]
