@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.reader import ReaderError
 
 Loc = tuple[str | int, ...]
 # One parse gives both the nodes (with lines) and the data; LibYAML's parser when built in.
-# Its own subclass, so the lenient timestamp below does not change PyYAML for anyone else.
-_Loader: Any = type("_Loader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
+# Its own subclass, so the changes below do not change PyYAML for anyone else.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Values an alias may bring in, all aliases of a file together. A hand-written show.yaml or
 # front matter repeats a person or a link a few times; a 700-byte "billion laughs" file
 # nests aliases to expand to billions. Counting (rather than refusing anchors) keeps valid
@@ -104,6 +104,20 @@ def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
         return str(node.value)
 
 
+def _construct_object(loader: Any, node: yaml.Node, deep: bool = False) -> Any:
+    """PyYAML's constructors raise bare ValueError, KeyError, ... for a value that does not
+    fit its tag (``!!int abc``, ``!!bool maybe``): make each a located YAML error."""
+    try:
+        return _BaseLoader.construct_object(loader, node, deep=deep)
+    except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
+        tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+        scalar = isinstance(node, yaml.ScalarNode)
+        what = repr(node.value) if scalar else type(node).__name__.removesuffix("Node").lower()
+        problem = f"cannot read {what} as {tag}"
+        raise ConstructorError(None, None, problem, node.start_mark) from exc
+
+
+_Loader: Any = type("_Loader", (_BaseLoader,), {"construct_object": _construct_object})
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 

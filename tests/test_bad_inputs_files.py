@@ -150,6 +150,22 @@ def test_invalid_yaml_timestamp_is_a_located_problem(
     )
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("explicit: !!bool maybe", "malformed YAML: cannot read 'maybe' as !!bool"),
+        ("explicit: !!int abc", "malformed YAML: cannot read 'abc' as !!int"),
+        ("explicit: !!timestamp soon", "malformed YAML: cannot read 'soon' as !!timestamp"),
+        ("explicit: !!float [1]", "malformed YAML: expected a scalar node, but found sequence"),
+    ],
+)
+def test_value_that_does_not_fit_its_yaml_tag_is_a_located_problem(
+    project: Project, line: str, message: str
+) -> None:
+    replace_line(project.root / W, "explicit:", line)
+    refused(project, "validate", f"{W}:6: {message}")
+
+
 def test_text_that_looks_like_an_invalid_date_is_text(project: Project) -> None:
     replace_line(project.show_file, "copyright:", "copyright: 2026-02-30")  # was a traceback
     assert invoke(project, "validate")[:2] == (
