@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import lxml.html
-from lxml import etree
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -109,6 +107,9 @@ def _inline_text(children: list[Token]) -> str:
 
 def _html_text(html: str) -> str:
     """The text a reader would see in a block of raw HTML; scripts and styles say nothing."""
+    import lxml.html  # only for notes with raw HTML blocks: keeps validate's start-up short
+    from lxml import etree
+
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (etree.ParserError, ValueError):  # a lone doctype or comment: nothing to read
