@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     AfterValidator,
@@ -73,9 +73,32 @@ def _public_base_url(value: str) -> str:
         except ValueError:
             raise ValueError(
                 f"must be an https:// URL (http:// only on localhost, 127.0.0.0/8 or [::1]), "
-                f"got {value!r}"
+                f"got {_masked(value)!r}"
             ) from None
+    _no_userinfo(value)
     return value if value.endswith("/") else value + "/"
+
+
+def _no_userinfo(value: str) -> str:
+    """A URL that would carry a password into the feed, a message or git: refuse it."""
+    if "@" in urlsplit(value).netloc:
+        raise ValueError(
+            "must not contain a user name or password (user:password@); S3 credentials "
+            "come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a profile"
+        )
+    return value
+
+
+def _masked(url: str) -> str:
+    """The URL as it may be shown: a ``user:password@`` in it becomes ``***@``.
+
+    >>> _masked("http://me:s%2Fcret@example.com/x")
+    'http://***@example.com/x'
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 def _is_loopback(url: str) -> bool:
@@ -267,7 +290,7 @@ class StorageSettings(_Strict):
     """Where published files go; the environment and CLI options override these."""
 
     location: Text = "storage"
-    endpoint_url: HttpsUrl | None = None
+    endpoint_url: Annotated[HttpsUrl, AfterValidator(_no_userinfo)] | None = None
     region: Text | None = None
     addressing_style: Literal["auto", "path", "virtual"] = "auto"
     analytics_prefix: HttpsUrl | None = None

@@ -267,22 +267,22 @@ def test_guids_differing_only_in_case_are_duplicates(project: Project) -> None:
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "shown"),
     [
-        "http://127.0.0.1.evil.example/",
-        "http://localhost.evil.example/",
-        "http://127.0.0.1@evil.example/",
-        "http://127.0.0.1:notaport/",
-        "http://10.0.0.1/",
+        ("http://127.0.0.1.evil.example/", "http://127.0.0.1.evil.example/"),
+        ("http://localhost.evil.example/", "http://localhost.evil.example/"),
+        ("http://127.0.0.1@evil.example/", "http://***@evil.example/"),  # userinfo, masked
+        ("http://127.0.0.1:notaport/", "http://127.0.0.1:notaport/"),
+        ("http://10.0.0.1/", "http://10.0.0.1/"),
     ],
 )
-def test_http_public_url_must_be_exactly_loopback(project: Project, url: str) -> None:
+def test_http_public_url_must_be_exactly_loopback(project: Project, url: str, shown: str) -> None:
     replace_line(project.show_file, "public_url:", f"public_url: {url}")
     refused(
         project,
         "validate",
         f"{S}:24: public_url: must be an https:// URL (http:// only on localhost, "
-        f"127.0.0.0/8 or [::1]), got '{url}'",
+        f"127.0.0.0/8 or [::1]), got '{shown}'",
     )
 
 
@@ -307,6 +307,39 @@ def test_http_public_url_on_loopback_is_accepted(project: Project, url: str) -> 
     replace_line(project.show_file, "public_url:", f'public_url: "{url}"')
     code, _, err = invoke(project, "validate")
     assert (code, err) == (0, "")
+
+
+USERINFO = (
+    "must not contain a user name or password (user:password@); S3 credentials come from "
+    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a profile"
+)
+
+
+def test_public_url_with_a_password_is_refused(project: Project) -> None:
+    replace_line(project.show_file, "public_url:", "public_url: https://me:s3cret@cdn.example/")
+    refused(project, "validate", f"{S}:24: public_url: {USERINFO}")
+
+
+def test_endpoint_url_with_a_password_is_refused(project: Project) -> None:
+    text = project.show_file.read_text(encoding="utf-8")
+    project.show_file.write_text(
+        text + "  endpoint_url: https://AKID:s3cr%2Ft@s3.example/\n", encoding="utf-8"
+    )
+    refused(project, "publish", f"{S}:36: storage.endpoint_url: {USERINFO}")
+
+
+def test_refused_public_url_from_the_environment_does_not_echo_its_password(
+    project: Project,
+) -> None:
+    url = "http://me:s3cret@cdn.example/"
+    result = CliRunner().invoke(
+        cli, ["--root", str(project.root), "feed"], env={"DFL_AUDIO_PUBLIC_URL": url}
+    )
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: public_url: must be an https:// URL (http:// only on localhost, 127.0.0.0/8 "
+        "or [::1]), got 'http://***@cdn.example/' (from --public-url or the environment)\n",
+    )
 
 
 # -- 7 and 9. A first publish: "new episode", and a description without raw HTML ------------
