@@ -146,8 +146,10 @@ rebuild_feed_option = click.option(
 @click.pass_context
 def cli(ctx: click.Context, root: Path, verbose: bool, quiet: bool) -> None:
     """Publish the Depth First Learning interviews: validate, normalize, tag, upload, feed."""
-    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    level = logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    # -v is dfl-audio's own log; other libraries' debug (markdown-it's parser) stays out.
+    logging.getLogger("dfl_audio").setLevel(logging.DEBUG if verbose else logging.NOTSET)
     # Even with --verbose: botocore's debug log prints request headers, and with them the
     # access key id and session token. Our own loggers say what was sent where.
     for noisy in ("botocore", "boto3", "s3transfer", "urllib3"):
