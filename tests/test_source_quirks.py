@@ -165,3 +165,12 @@ def test_a_dc_offset_does_not_make_the_episode_quieter(root: Path, tmp_path: Pat
     lufs, true_peak = integrated_and_true_peak(mp3)
     assert lufs == pytest.approx(-16.0, abs=0.3)
     assert true_peak <= -1.0 + 0.05
+    start = _decoded_start(mp3, seconds=0.05)  # the filter starts settled: no thump
+    assert float(np.abs(start).max()) < 0.03, float(np.abs(start).max())
+
+
+def _decoded_start(mp3: Path, seconds: float) -> np.ndarray:  # type: ignore[type-arg]
+    import subprocess
+
+    cmd = ["ffmpeg", "-v", "error", "-i", str(mp3), "-t", str(seconds), "-f", "f32le", "-"]
+    return np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, "<f4")
