@@ -22,7 +22,7 @@ import click
 from dfl_audio import __version__
 from dfl_audio.config import Overrides, effective_show
 from dfl_audio.episodes import Project
-from dfl_audio.errors import DflAudioError, EpisodeError
+from dfl_audio.errors import DflAudioError, EpisodeError, os_error
 from dfl_audio.progress import Update
 from dfl_audio.validate import load_catalog
 
@@ -78,7 +78,10 @@ class DflGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except OSError as exc:  # the last resort: every module should have named it
+                raise os_error(exc) from exc
         except DflAudioError as exc:
             state = ctx.find_object(State)
             if state is not None and state.verbose:

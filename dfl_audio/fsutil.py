@@ -6,6 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from dfl_audio.errors import os_error
 from dfl_audio.leftovers import create_temp_file
 
 
@@ -16,14 +17,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     run's copy is removed by the next one, and is fsynced before the rename. The file gets
     the umask's mode (0644 by default), never a private 0600.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_path = create_temp_file(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_path = create_temp_file(path)
+    except OSError as exc:
+        raise os_error(exc, path, "cannot write") from exc
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
         os.replace(tmp_path, path)
+    except OSError as exc:
+        tmp_path.unlink(missing_ok=True)
+        raise os_error(exc, path, "cannot write") from exc
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

@@ -29,6 +29,7 @@ from dfl_audio.errors import (
     DflAudioError,
     EpisodeError,
     FeedError,
+    FileAccessError,
     Problem,
     StorageError,
 )
@@ -108,6 +109,8 @@ def prepare(
     """Read and check everything, write nothing: raises what the run would refuse."""
     feed_rel = project.rel(project.feed_file(show))
     _check_feed_key(show)
+    for path in (project.state_file(show), project.feed_file(show)):
+        _check_writable(project, path)
     state = load_state(project.state_file(show), project.rel(project.state_file(show)))
     inventory = storage.inventory()  # the first request: a wrong endpoint, key or bucket stops here
     stored_feed = storage.get(show.feed_name)
@@ -135,6 +138,17 @@ def _check_feed_key(show: Show) -> None:
         check_key(show.feed_name)
     except StorageError as exc:
         raise FeedError(f"feed_name: {exc}", "episodes/show.yaml", exc) from exc
+
+
+def _check_writable(project: Project, path: Path) -> None:
+    """The run will end by writing ``path``: something in the way is refused now, not after
+    the audio is stored."""
+    rel = project.rel(path)
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    if folder is not None and not folder.is_dir():
+        raise FileAccessError(f"cannot write here: {project.rel(folder)} is a file", rel)
+    if path.exists() and not path.is_file():
+        raise FileAccessError("cannot write: a folder (or something else) is in the way", rel)
 
 
 def _start_over(

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from dfl_audio.errors import FeedError
+from dfl_audio.errors import FeedError, os_error
 from dfl_audio.fsutil import atomic_write_bytes
 from dfl_audio.keys import CONTENT_KEY_SHAPES, check_content_key
 from dfl_audio.models import Published, RecordedGuid
@@ -68,6 +68,8 @@ def load_state(path: Path, shown_as: str | None = None) -> PublishState:
         return PublishState.model_validate_json(path.read_bytes())
     except FileNotFoundError:
         return PublishState()
+    except OSError as exc:
+        raise os_error(exc, shown_as or path, "cannot read the publish state") from exc
     except ValidationError as exc:
         raise FeedError(_first_problem(exc), shown_as or path, exc) from exc
     except ValueError as exc:

@@ -274,3 +274,27 @@ def test_corrupt_audio_is_refused_before_anything_is_stored(project: Project) ->
     message = refused(project, "publish")
     assert message.startswith(f"Error: {SAMPLE_EPISODE}: audio: episodes/audio/sample-clip.mp3: ")
     assert not (project.root / "storage").exists()
+
+
+@pytest.mark.parametrize(
+    ("obstacle", "expected"),
+    [
+        ("feeds/interviews.published.json/", f"{STATE}: cannot write: a folder"),
+        ("feeds/interviews.xml/", f"{FEED}: cannot write: a folder"),
+        ("feeds", f"{STATE}: cannot write here: feeds is a file"),
+    ],
+)
+def test_what_would_block_the_last_writes_is_refused_first(
+    project: Project, obstacle: str, expected: str
+) -> None:
+    """A folder where the state or the local feed goes: refused before the audio is stored."""
+    target = project.root / obstacle.rstrip("/")
+    if target.exists():
+        target.rmdir() if target.is_dir() else target.unlink()
+    if obstacle.endswith("/"):
+        target.mkdir(parents=True)
+    else:
+        target.write_text("not a folder")
+    message = refused(project, "publish")
+    assert message.startswith(f"Error: {expected}"), message
+    assert not (project.root / "storage").exists()
