@@ -119,7 +119,7 @@ def _add_item(generator: Any, show: Show, item: FeedItem) -> None:
     meta = item.episode.meta
     entry = generator.add_entry(order="append")
     entry.title(meta.title)
-    entry.link(href=show.link)
+    entry.link(href=meta.link or show.link)  # the interview's own page when it has one
     notes_text = item.episode.notes_text.strip()
     notes_html = item.episode.notes_html.strip()
     entry.description(notes_text or meta.title)
