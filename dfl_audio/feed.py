@@ -119,7 +119,9 @@ def _add_item(generator: Any, show: Show, item: FeedItem) -> None:
     meta = item.episode.meta
     entry = generator.add_entry(order="append")
     entry.title(meta.title)
-    entry.link(href=meta.link or show.link)  # the interview's own page when it has one
+    # STANDARDS.md "Item": the interview's own page on the DFL site when the front matter
+    # names one (clients fall back GUID → link), else the show's home page.
+    entry.link(href=meta.link or show.link)
     notes_text = item.episode.notes_text.strip()
     notes_html = item.episode.notes_html.strip()
     entry.description(notes_text or meta.title)

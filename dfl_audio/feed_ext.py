@@ -167,7 +167,9 @@ def _channel_hosts(show: Show, _image_url: str) -> Iterable[Tag]:
 
 def yes_when(name: str, value: Callable[[Show], bool]) -> ChannelField:
     """A table row for Apple's ``yes``-only flags (``itunes:block``, ``itunes:complete``):
-    any other value means no, so the element is left out when the flag is off."""
+    any other value means no, so the element is left out when the flag is off. [Apple's
+    guide to RSS, archived in podcast-namespace ``itunes_reference.md``, as STANDARDS.md cites]
+    """
 
     def tags(show: Show, _image_url: str) -> Iterable[Tag]:
         return (Tag(name, "yes"),) if value(show) else ()
@@ -176,19 +178,28 @@ def yes_when(name: str, value: Callable[[Show], bool]) -> ChannelField:
 
 
 def _channel_hub(show: Show, _image_url: str) -> Iterable[Tag]:
-    """WebSub discovery: ``<atom:link rel="hub">`` names the hub pinged after each change."""
+    """WebSub discovery: ``<atom:link rel="hub">`` names the hub pinged after each change.
+
+    Beside the PSP-1 ``atom:link rel="self"`` STANDARDS.md requires; the hub URL is checked
+    like every URL (https, http only on loopback). [W3C WebSub §4; :mod:`dfl_audio.websub`]
+    """
     if show.websub_hub is None:
         return ()
     return (Tag("atom:link", attrs=_attrs(href=show.websub_hub, rel="hub")),)
 
 
 def _channel_txt(show: Show, _image_url: str) -> Iterable[Tag]:
-    """``podcast:txt`` (Podcasting 2.0), e.g. ``purpose="applepodcastsverify"``."""
+    """``podcast:txt``, e.g. ``purpose="applepodcastsverify"`` (Apple's ownership check).
+
+    [podcast-namespace ``docs/tags/txt.md``, the Podcasting 2.0 source STANDARDS.md cites]
+    """
     return tuple(Tag("podcast:txt", txt.text, _attrs(purpose=txt.purpose)) for txt in show.txt)
 
 
 def _channel_update_frequency(show: Show, _image_url: str) -> Iterable[Tag]:
-    """``podcast:updateFrequency``: text for people, RFC 5545 ``rrule`` for software."""
+    """``podcast:updateFrequency``: text for people, RFC 5545 ``rrule`` for software;
+    ``complete="true"`` only when set. [podcast-namespace ``docs/tags/update-frequency.md``]
+    """
     frequency = show.update_frequency
     if frequency is None:
         return ()
@@ -211,6 +222,7 @@ CHANNEL_TAGS: tuple[ChannelField, ...] = (
     channel_text("itunes:author", lambda show: show.author),
     _channel_owner,
     channel_text("itunes:type", lambda show: show.type),
+    # STANDARDS.md: "Migration: itunes:new-feed-url in the new feed"; podcast:guid is kept.
     channel_text("itunes:new-feed-url", lambda show: show.new_feed_url),
     yes_when("itunes:block", lambda show: show.block),
     yes_when("itunes:complete", lambda show: show.complete),

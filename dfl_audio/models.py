@@ -138,7 +138,9 @@ def _web_url(value: str) -> str:
                 f"must be an https:// URL (http:// only on localhost, 127.0.0.0/8 or [::1]), "
                 f"got {_masked(value)!r}"
             ) from None
-    return _no_userinfo(value)
+    if "@" in urlsplit(value).netloc:
+        raise ValueError("must not contain a user name or password (user:password@)")
+    return value
 
 
 # RFC 5545 RECUR rule parts; podcast:updateFrequency's rrule is one (FREQ required).
@@ -260,6 +262,7 @@ Text = Annotated[str, AfterValidator(_clean_text)]
 LongText = Annotated[Text, AfterValidator(_max_4000_bytes)]
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 WebUrl = Annotated[str, AfterValidator(_web_url)]
+Text128 = Annotated[str, StringConstraints(max_length=128), AfterValidator(_clean_text)]
 RepoPath = Annotated[str, AfterValidator(_repo_path)]
 Timestamp = Annotated[float, BeforeValidator(parse_timestamp)]
 ClipChoice = Annotated[str | Literal[False], PlainValidator(_clip_choice)]
@@ -327,9 +330,7 @@ class Txt(_Strict):
     most 4000.
     """
 
-    purpose: Annotated[str, StringConstraints(max_length=128), AfterValidator(_clean_text)] | None = (
-        None
-    )
+    purpose: Text128 | None = None
     text: Annotated[str, StringConstraints(max_length=4000), AfterValidator(_clean_text)]
 
 
@@ -340,7 +341,7 @@ class UpdateFrequency(_Strict):
     for people, ``rrule`` (RFC 5545) for software; ``complete`` says no more episodes come.
     """
 
-    text: Annotated[str, StringConstraints(max_length=128), AfterValidator(_clean_text)]
+    text: Text128
     rrule: Annotated[str, AfterValidator(_rrule)]
     complete: bool = False
 
@@ -386,7 +387,8 @@ class Show(_Strict):
     public_url: Annotated[str, AfterValidator(_public_base_url)]
     feed_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+\.xml$")] = "feed.xml"
     podcast_guid: uuid.UUID | None = None
-    # Moving the feed (Apple: itunes:new-feed-url in the new feed). Needs podcast_guid above.
+    # Moving the feed: itunes:new-feed-url in the new feed (STANDARDS.md "Migration"). Needs
+    # podcast_guid set above, since the derived one hashes the feed URL and would change.
     new_feed_url: WebUrl | None = None
     type: Literal["episodic", "serial"] = "episodic"
     locked: bool = True

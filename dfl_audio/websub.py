@@ -32,7 +32,7 @@ def ping_hub(hub_url: str, feed_url: str, timeout: float = PING_TIMEOUT_SECONDS)
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             status = response.status
     except urllib.error.HTTPError as error:
         return f"the WebSub hub {hub_url} refused the ping for {feed_url}: HTTP {error.code}"
