@@ -397,3 +397,20 @@ def test_cli_hub_failure_is_one_warning_not_an_error(project: Project) -> None:
         "https://audio.depthfirstlearning.com/interviews.xml: HTTP 503\n"
     )
     assert len(down.requests) == 1
+
+
+def test_publish_and_unpublish_each_ping_once(project: Project, hub: Hub) -> None:
+    """The audio path too: a real publish of the sample, then taking it out again."""
+    add_to_show(project, f"websub_hub: {hub.url}\n")
+    ping = publish_ping("https://audio.depthfirstlearning.com/interviews.xml")
+    code, out, err = invoke(project, "publish", "--json")
+    assert code == 0, err
+    assert hub.requests == [ping]
+    code, out, err = invoke(project, "publish")
+    assert code == 0, err
+    assert "feed unchanged" in out
+    assert hub.requests == [ping]
+    code, out, err = invoke(project, "unpublish", str(project.root / SAMPLE_EPISODE))
+    assert code == 0, err
+    assert "removed: " in out
+    assert hub.requests == [ping, ping]
