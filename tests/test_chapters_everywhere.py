@@ -230,3 +230,23 @@ def test_chapters_without_images_hash_as_before_so_no_mp3_is_retagged(project: P
     assert tag_digest(changed, "c" * 64, {CHAPTER_IMAGE: "a" * 64}) != tag_digest(
         changed, "c" * 64, {CHAPTER_IMAGE: "b" * 64}
     )
+
+
+def test_unpublish_delete_audio_removes_the_chapter_images(project: Project) -> None:
+    """Its own image and one it shares with the episode's artwork (one key, deleted once)."""
+    write_image(project.root / CHAPTER_IMAGE, "teal")
+    episode = project.root / SAMPLE_EPISODE
+    edit(episode, "    title: Welcome\n", f"    title: Welcome\n    img: {CHAPTER_IMAGE}\n")
+    edit(
+        episode,
+        "    title: The guest says hello\n",
+        "    title: The guest says hello\n    img: episodes/art/sample.jpg\n",
+    )
+    publish_now(project)
+    record = record_of(project)
+    assert record.artwork_key in record.chapter_image_keys and len(record.chapter_image_keys) == 2
+    root = ["--root", str(project.root)]
+    done = CliRunner().invoke(cli, [*root, "unpublish", str(episode), "--delete-audio"])
+    assert done.exit_code == 0, done.output
+    left = [p.name for p in (project.root / "storage").rglob("*") if p.is_file()]
+    assert not [name for name in left if name.startswith("welcome-")], left
