@@ -304,10 +304,23 @@ class Link(_Strict):
     url: HttpsUrl
 
 
+def _image_ref(value: str) -> str:
+    """A chapter image: an https URL used as it is, or a repository image publish stores."""
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", value):
+        return _https_url(value)
+    return _repo_path(value)
+
+
+def is_remote_image(img: str) -> bool:
+    """Is ``img`` a URL (used as it is) rather than a repository path (stored by publish)?"""
+    return img.startswith("https://")
+
+
 class Chapter(_Strict):
     start: Timestamp
     title: Text
     url: HttpsUrl | None = None
+    img: Annotated[str, AfterValidator(_image_ref)] | None = None
 
 
 def shift_chapters(chapters: Sequence[Chapter], seconds: float) -> tuple[Chapter, ...]:
@@ -523,6 +536,16 @@ class Episode(BaseModel):
         return not self.meta.draft and self.meta.date <= now
 
 
+def shifted_episode(episode: Episode, seconds: float) -> Episode:
+    """The episode with its chapters where they are once an intro of ``seconds`` plays first."""
+    if not seconds:
+        return episode
+    meta = episode.meta.model_copy(
+        update={"chapters": shift_chapters(episode.meta.chapters, seconds)}
+    )
+    return episode.model_copy(update={"meta": meta})
+
+
 class LevelerStats(BaseModel):
     """What the speech leveler did to one episode (dB of gain given to speech)."""
 
@@ -603,6 +626,7 @@ class Published(BaseModel):
     transcript_key: str | None = None
     transcript_type: str | None = None
     artwork_key: str | None = None
+    chapter_image_keys: tuple[str, ...] = ()  # the repository chapter images, stored
     published_at: datetime
 
     @field_validator("guid")
@@ -616,6 +640,11 @@ class Published(BaseModel):
         """Only a key publish writes may reach the feed (no ``../``, no other folder)."""
         kind = (info.field_name or "").removesuffix("_key")
         return None if key is None else check_content_key(key, kind)
+
+    @field_validator("chapter_image_keys")
+    @classmethod
+    def _image_keys(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_content_key(key, "artwork") for key in keys)
 
     @field_validator("source_sha256", "audio_sha256")
     @classmethod
