@@ -94,7 +94,11 @@ def read_show(project: Project) -> Parsed[Show]:
 def read_episode(project: Project, path: Path) -> Parsed[Episode]:
     """Parse one episode file: front matter, file name, and show notes."""
     rel = project.rel(path)
-    text, problem = _read_text(path, rel)
+    outside = Problem(rel, None, "", "links to a file outside the repository")
+    text: str = ""
+    problem: Problem | None = outside
+    if _inside(path, project.root):  # never read what a symlink points at elsewhere
+        text, problem = _read_text(path, rel)
     if problem:
         return Parsed(rel, None, [problem], LineMap())
     problems: list[Problem] = []
@@ -169,6 +173,11 @@ def split_front_matter(text: str) -> tuple[str, str] | None:
     return match.group(1), text[match.end() :]
 
 
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, symlinks followed, is a file of the repository at ``root``."""
+    return path.resolve().is_relative_to(root.resolve())
+
+
 def _read_text(path: Path, rel: str) -> tuple[str, Problem | None]:
     """The file's text; a UTF-8 byte order mark (Windows editors add one) is dropped."""
     try:
@@ -197,10 +206,17 @@ def _parse_yaml_model(
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
-        errors = _deepest_only(exc.errors())
-        problems += [_problem_from(error, rel, lines, model) for error in errors]
+        problems += validation_problems(exc, rel, model, lines)
         return None, sorted(problems, key=lambda problem: problem.line or 0), lines
     return (None if problems else parsed), problems, lines
+
+
+def validation_problems(
+    exc: ValidationError, rel: str, model: type[BaseModel], lines: LineMap | None = None
+) -> list[Problem]:
+    """A model's validation errors as located problems, in validate's words."""
+    errors = _deepest_only(exc.errors())
+    return [_problem_from(error, rel, lines or LineMap(), model) for error in errors]
 
 
 def _deepest_only(errors: list[Any]) -> list[Any]:

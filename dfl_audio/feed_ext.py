@@ -21,6 +21,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
 
 from dfl_audio.errors import FeedError
+from dfl_audio.mediatypes import CHAPTERS_TYPE, TRANSCRIPT_TYPES
 from dfl_audio.models import FeedItem, Person, Show
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -36,15 +37,6 @@ NAMESPACES: dict[str, str] = {
 }
 
 EXTENSION_NAME = "dfl"  # the attribute feedgen sets on the generator and on each entry
-CHAPTERS_TYPE = "application/json+chapters"
-# podcast:transcript needs a type; these are the formats the spec and AntennaPod read.
-TRANSCRIPT_TYPES: dict[str, str] = {
-    ".vtt": "text/vtt",
-    ".srt": "application/x-subrip",
-    ".json": "application/json",
-    ".html": "text/html",
-    ".txt": "text/plain",
-}
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,18 @@ class DecodeReport:
     returncode: int
     errors: list[str]
 
+    @property
+    def failed(self) -> bool:
+        return self.returncode != 0 or bool(self.errors)
+
+    def reason(self, path: Path) -> str:
+        """What went wrong, in words: ffmpeg's own line, or what its map error means."""
+        if any("matches no streams" in line for line in self.errors):
+            return "no audio stream in the file"
+        lines = [line for line in self.errors if not line.startswith("To ignore this")]
+        detail = lines[-1] if lines else f"ffmpeg exited with {self.returncode}"
+        return "ffmpeg: " + detail.removeprefix(f"{path}: ")  # the error names the file
+
 
 class Decoder:
     """Streams float32 frames ``(n, channels)`` from an ffmpeg child writing raw PCM.

@@ -12,7 +12,7 @@ CONTENT_TYPES: dict[str, str] = {
     ".mp3": "audio/mpeg",
     ".m4a": "audio/mp4",
     ".xml": "application/rss+xml",
-    ".json": "application/json+chapters",
+    ".json": "application/json",
     ".vtt": "text/vtt",
     ".srt": "application/x-subrip",
     ".jpg": "image/jpeg",
@@ -21,6 +21,17 @@ CONTENT_TYPES: dict[str, str] = {
     ".txt": "text/plain; charset=utf-8",
     ".html": "text/html; charset=utf-8",
 }
+
+CHAPTERS_TYPE = "application/json+chapters"  # Podcasting 2.0 JSON chapters: *.chapters.json
+# podcast:transcript's type attribute: the formats the spec and AntennaPod read.
+TRANSCRIPT_TYPES: dict[str, str] = {
+    ".vtt": "text/vtt",
+    ".srt": "application/x-subrip",
+    ".json": "application/json",
+    ".html": "text/html",
+    ".txt": "text/plain",
+}
+TRANSCRIPT_SOURCES = (".vtt", ".srt", ".json")  # what an episode's transcript: may be
 
 # Content-addressed media never changes under its key; the feed changes on every publish.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -34,7 +45,11 @@ def content_type_for(key: str) -> str:
     'audio/mpeg'
     >>> content_type_for("feed.xml")
     'application/rss+xml'
+    >>> content_type_for("audio/ep-1a2b.chapters.json"), content_type_for("audio/ep-1a2b.json")
+    ('application/json+chapters', 'application/json')
     """
+    if key.lower().endswith(".chapters.json"):
+        return CHAPTERS_TYPE
     return CONTENT_TYPES.get(PurePosixPath(key).suffix.lower(), "application/octet-stream")
 
 

@@ -26,6 +26,7 @@ from pydantic import (
     EmailStr,
     Field,
     PlainValidator,
+    StrictInt,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -33,6 +34,7 @@ from pydantic import (
 
 from dfl_audio.categories import APPLE_CATEGORIES
 from dfl_audio.keys import check_content_key
+from dfl_audio.mediatypes import TRANSCRIPT_TYPES
 
 # Tab, newline and carriage return are the only control characters XML 1.0 allows; C1
 # controls (U+0080-U+009F) are legal XML but clients read them as Windows-1252 text.
@@ -180,12 +182,30 @@ def _language_code(value: str) -> str:
 
 def _repo_path(value: str) -> str:
     """A path relative to the repository root that cannot climb out of it."""
+    if not value.strip():
+        raise ValueError("must be a path to a file in the repository, not empty")
     path = PurePosixPath(value)
     if path.is_absolute() or ".." in path.parts or "\\" in value:
         raise ValueError(
             f"must be a path inside the repository (no '..' or leading '/'): {value!r}"
         )
     return str(path)
+
+
+FEED_NAME = r"^[A-Za-z0-9_-][A-Za-z0-9._-]*\.xml$"  # a storage key: never starting with "."
+
+
+def _storage_location(value: str) -> str:
+    """A folder (relative to the repository, or absolute) or ``s3://bucket/prefix``."""
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
+    if scheme and scheme.group(1).lower() != "s3":
+        raise ValueError(
+            f"must be a folder or s3://bucket/prefix, got {value!r} ({scheme.group(1)}:// is "
+            "not supported)"
+        )
+    if not value.strip():
+        raise ValueError("must be a folder or s3://bucket/prefix, not empty")
+    return value
 
 
 def _clip_choice(value: object) -> str | Literal[False]:
@@ -373,7 +393,7 @@ class AudioSettings(_Strict):
 class StorageSettings(_Strict):
     """Where published files go; the environment and CLI options override these."""
 
-    location: Text = "storage"
+    location: Annotated[Text, AfterValidator(_storage_location)] = "storage"
     endpoint_url: Annotated[HttpsUrl, AfterValidator(_no_userinfo)] | None = None
     region: Text | None = None
     addressing_style: Literal["auto", "path", "virtual"] = "auto"
@@ -398,7 +418,9 @@ class Show(_Strict):
     funding: Funding | None = None
     hosts: tuple[Person, ...] = Field(min_length=1)
     public_url: Annotated[str, AfterValidator(_public_base_url)]
-    feed_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+\.xml$")] = "feed.xml"
+    feed_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]*\.xml$")] = (
+        "feed.xml"
+    )
     podcast_guid: uuid.UUID | None = None
     # Moving the feed: itunes:new-feed-url in the new feed (STANDARDS.md "Migration"). Needs
     # podcast_guid set above, since the derived one hashes the feed URL and would change.
@@ -474,8 +496,8 @@ class EpisodeMeta(_Strict):
     date: AwareDatetime
     guid: Annotated[str, StringConstraints(max_length=200), AfterValidator(_clean_text)]
     guests: tuple[Person, ...] = ()
-    season: int | None = Field(default=None, ge=1)
-    episode: int | None = Field(default=None, ge=1)
+    season: StrictInt | None = Field(default=None, ge=1)  # `true` is not season 1
+    episode: StrictInt | None = Field(default=None, ge=1)
     episode_type: Literal["full", "trailer", "bonus"] = "full"
     explicit: bool = False
     audio: RepoPath | None = None
@@ -659,6 +681,14 @@ class Published(BaseModel):
         if size is not None and size < 0:
             raise ValueError(f"{size} is negative; a size is a count of bytes")
         return size
+
+    @field_validator("transcript_type")
+    @classmethod
+    def _known_transcript_type(cls, value: str | None) -> str | None:
+        if value is not None and value not in TRANSCRIPT_TYPES.values():
+            known = ", ".join(sorted(set(TRANSCRIPT_TYPES.values())))
+            raise ValueError(f"{value!r} is not a transcript type dfl-audio writes ({known})")
+        return value
 
     @field_validator(
         "duration",

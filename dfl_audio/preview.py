@@ -21,6 +21,10 @@ def site_for(project: Project, overrides: Overrides) -> Site:
     if location.startswith("s3://"):
         raise ConfigError(f"serve previews local storage only; {location} is S3")
     folder = project.root / location
+    if not folder.is_dir():
+        raise FeedError(
+            "the storage folder does not exist: run dfl-audio publish first", project.rel(folder)
+        )
     feed = folder / show.feed_name
     if not feed.is_file():
         feed = project.feed_file(show)

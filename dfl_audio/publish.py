@@ -7,8 +7,9 @@ that dies anywhere leaves the previous feed in place and is finished by the next
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -115,7 +116,10 @@ def _process_audio(
     """Encode (or re-tag) and store every planned episode; the state is saved after each
     one, so an interrupted run keeps what it finished."""
     published: list[Published] = []
-    with work_dir() as workdir:  # named for this process: a killed run's is removed next time
+    with (
+        work_dir() as workdir,  # named for this process: a killed run's is removed next time
+        _paths_as_the_editor_knows_them(project),
+    ):
         for plan in plans:
             if plan.action == "encode":
                 record = publish_audio(
@@ -132,6 +136,17 @@ def _process_audio(
             published.append(record)
             save_state(project.state_file(show), state)
     return published
+
+
+@contextlib.contextmanager
+def _paths_as_the_editor_knows_them(project: Project) -> Iterator[None]:
+    """The engine names files by absolute path; an error shows them relative to the repo."""
+    try:
+        yield
+    except DflAudioError as exc:
+        if exc.path is not None and Path(exc.path).is_absolute():
+            exc.path = project.rel(Path(exc.path))
+        raise
 
 
 @dataclass(frozen=True)

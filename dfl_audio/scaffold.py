@@ -9,9 +9,11 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 
-from dfl_audio.episodes import Project
+from dfl_audio.episodes import Project, validation_problems
 from dfl_audio.errors import EpisodeError, Problem
+from dfl_audio.models import EpisodeMeta
 
 
 def slugify(title: str, max_length: int = 60) -> str:
@@ -44,6 +46,7 @@ def new_episode(project: Project, title: str, guests: list[str], now: datetime) 
         "explicit": False,
         "draft": True,
     }
+    _check_front_matter({**front, "date": now}, project.rel(path))
     # Written unquoted, as Jekyll authors write it: YAML reads it back as a timestamp.
     date_line = f"date: {now.isoformat(sep=' ', timespec='seconds')}"
     text = (
@@ -60,3 +63,12 @@ def new_episode(project: Project, title: str, guests: list[str], now: datetime) 
     with path.open("x", encoding="utf-8") as handle:
         handle.write(text)
     return path
+
+
+def _check_front_matter(front: dict[str, object], rel: str) -> None:
+    """A title or guest the episode model refuses is refused now: ``new`` never writes a file
+    that ``validate`` would then reject."""
+    try:
+        EpisodeMeta.model_validate(front)
+    except ValidationError as exc:
+        raise EpisodeError(validation_problems(exc, rel, EpisodeMeta)) from exc

@@ -133,9 +133,27 @@ def open_storage(location: str, *, root: Path, settings: StorageSettings) -> Sto
 
         return open_s3(location, settings)
     if "://" in location:
-        raise ConfigError(f"unsupported storage location {location!r}: use s3://bucket/prefix")
+        raise ConfigError(
+            f"unsupported storage location {location!r} (from --storage, DFL_AUDIO_STORAGE or "
+            "storage.location in episodes/show.yaml): use a folder or s3://bucket/prefix"
+        )
     path = Path(location).expanduser()
-    return LocalStorage(path if path.is_absolute() else root / path)
+    folder = path if path.is_absolute() else root / path
+    _refuse_repository_folders(folder, root, location)
+    return LocalStorage(folder)
+
+
+def _refuse_repository_folders(folder: Path, root: Path, location: str) -> None:
+    """Published files must not land among the episode files, in feeds/, or be the
+    repository itself: a storage folder of its own."""
+    real, top = folder.resolve(), root.resolve()
+    inside = [name for name in ("episodes", "feeds") if real.is_relative_to(top / name)]
+    if real == top or inside:
+        where = f"inside {inside[0]}/" if inside else "the repository itself"
+        raise ConfigError(
+            f"storage location {location!r} is {where}: published files would mix with the "
+            "files you edit; use a folder of its own, such as storage"
+        )
 
 
 class LocalStorage:
@@ -263,6 +281,7 @@ class LocalStorage:
         """Size and SHA-256 of every stored file. A file whose sidecar went stale (touched,
         copied with the folder, or altered) is hashed again: local reads are cheap next to
         publishing a wrong file. The sidecar is refreshed only when it was merely stale."""
+        self._check_usable()
         found = {}
         with _wrap_os_errors(f"Failed to list {self.description}"):
             for key in self.list_keys(prefix):
@@ -272,6 +291,17 @@ class LocalStorage:
                 if stored is not None:
                     found[key] = stored
         return found
+
+    def _check_usable(self) -> None:
+        """What would stop a write later (a file where the folder or the index should be, a
+        folder where the lock file goes) is refused before the run writes anything."""
+        index = self.root / INDEX_DIR
+        for path, folder in ((self.root, True), (index, True), (index / ".lock", False)):
+            if path.exists() and path.is_dir() != folder:
+                kind = "a file" if folder else "a folder"
+                raise StorageError(
+                    f"cannot use {self.description} as storage: {path} is {kind}; move it away"
+                )
 
     def _rehash(self, key: str) -> StoredObject | None:
         """The file's real SHA-256 (its sidecar was stale), recorded again for next time."""

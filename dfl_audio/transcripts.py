@@ -40,7 +40,8 @@ def shift_transcript(data: bytes, path: str, seconds: float) -> bytes:
     try:
         return shifter(text, seconds).encode()
     except (MalformedFileError, MalformedCaptionError, ValueError, TypeError) as exc:
-        raise TranscriptError(f"cannot be re-timed: {exc}", path, exc) from exc
+        kind = {".vtt": "WebVTT", ".srt": "SRT", ".json": "Podcasting 2.0 JSON"}[suffix]
+        raise TranscriptError(f"is not a valid {kind} transcript: {exc}", path, exc) from exc
 
 
 def _shift_vtt(text: str, seconds: float) -> str:

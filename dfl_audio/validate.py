@@ -16,11 +16,10 @@ from pathlib import Path, PurePosixPath
 from dfl_audio.artwork import artwork_problems, chapter_image_problems
 from dfl_audio.episodes import Parsed, Project, read_episode, read_show
 from dfl_audio.errors import AudioError, EpisodeError, Problem, TranscriptError
-from dfl_audio.models import CLIP_ROLES, Episode, Show, episode_clip, is_remote_image
+from dfl_audio.mediatypes import TRANSCRIPT_SOURCES, TRANSCRIPT_TYPES
+from dfl_audio.models import CLIP_ROLES, Episode, Show, is_remote_image
 from dfl_audio.parse_cache import cache_for
 from dfl_audio.transcripts import shift_transcript
-
-TRANSCRIPT_TYPES = {".vtt": "text/vtt", ".srt": "application/x-subrip", ".json": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -99,17 +98,16 @@ def episode_file_problems(root: Path, parsed: Parsed[Episode], show: Show | None
             problems += _chapter_image(root, parsed, chapter.img, index)
     if meta.transcript is not None:
         suffix = PurePosixPath(meta.transcript).suffix.lower()
-        if suffix not in TRANSCRIPT_TYPES:
-            kinds = ", ".join(TRANSCRIPT_TYPES)
+        if suffix not in TRANSCRIPT_SOURCES:
+            kinds = ", ".join(TRANSCRIPT_SOURCES)
             problems.append(_at(parsed, "transcript", f"must be one of {kinds}, got {suffix!r}"))
         problems += _existing_file(root, parsed, meta.transcript, "transcript")
     for role in CLIP_ROLES:
         own = getattr(meta, role)
         if isinstance(own, str):
             problems += _clip(root, parsed, own, role)
-    moved = show is not None and episode_clip(show, meta, "intro") is not None
-    if moved and meta.transcript and not problems:  # its cues will move, so they must parse
-        problems += _retimable(root, parsed, meta.transcript)
+    if meta.transcript and not problems:  # published as it is, or moved by an intro: it must parse
+        problems += _parsable(root, parsed, meta.transcript)
     serial = show is not None and show.type == "serial"
     if serial and meta.episode_type == "full" and meta.episode is None:
         problems.append(_at(parsed, "episode", "is required: the show is serial"))
@@ -240,14 +238,26 @@ def _clip_problem(path: Path, size: int, mtime_ns: int) -> str | None:
     return None
 
 
-def _retimable(root: Path, parsed: Parsed[Episode], rel_path: str) -> list[Problem]:
+def _parsable(root: Path, parsed: Parsed[Episode], rel_path: str) -> list[Problem]:
+    path = root / rel_path
     try:
-        shift_transcript((root / rel_path).read_bytes(), rel_path, 1.0)
-    except TranscriptError as exc:
-        return [_at(parsed, "transcript", f"{rel_path}: {exc.message}")]
+        stat = path.stat()
     except OSError as exc:
         return [_at(parsed, "transcript", f"{rel_path}: cannot be read: {exc.strerror}")]
-    return []
+    problem = _transcript_problem(path, rel_path, stat.st_size, stat.st_mtime_ns)
+    return [_at(parsed, "transcript", f"{rel_path}: {problem}")] if problem else []
+
+
+@functools.lru_cache(maxsize=256)
+def _transcript_problem(path: Path, rel_path: str, size: int, mtime_ns: int) -> str | None:
+    """Parsed once per file version (by the same reader that re-times it for an intro)."""
+    try:
+        shift_transcript(path.read_bytes(), rel_path, 1.0)
+    except TranscriptError as exc:
+        return exc.message
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    return None
 
 
 @functools.lru_cache(maxsize=256)

@@ -162,6 +162,10 @@ def feedparser_keeps(text: str) -> bool:
     It "repairs" all-Latin-1 text whose bytes are valid UTF-8 as mojibake. (It also reads
     C1 controls as windows-1252, which is why the models refuse them.)
     """
+    return all(_not_mojibake(part) for part in {text, text.strip()})  # it strips first
+
+
+def _not_mojibake(text: str) -> bool:
     try:
         return text.encode("iso-8859-1").decode("utf-8") == text
     except UnicodeError:

@@ -150,6 +150,7 @@ def with_feed(tmp_path: Path) -> Project:
     shutil.copytree(REPO / "episodes", tmp_path / "episodes")
     (tmp_path / "feeds").mkdir()
     (tmp_path / "feeds" / "interviews.xml").write_bytes(b"<rss/>")
+    (tmp_path / "storage").mkdir()  # as publish leaves it
     return Project(tmp_path)
 
 

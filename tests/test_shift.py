@@ -87,9 +87,9 @@ def test_no_intro_keeps_the_files_own_bytes(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("ep.vtt", b"not a transcript", "cannot be re-timed"),
-        ("ep.vtt", b"WEBVTT\n\n00:00:01.000 --> 00:0x:02.000\nhi\n", "cannot be re-timed"),
-        ("ep.srt", b"garbage\n", "cannot be re-timed"),
+        ("ep.vtt", b"not a transcript", "is not a valid"),
+        ("ep.vtt", b"WEBVTT\n\n00:00:01.000 --> 00:0x:02.000\nhi\n", "is not a valid"),
+        ("ep.srt", b"garbage\n", "is not a valid"),
         ("ep.json", b"[1, 2]", "segments"),
         ("ep.json", b'{"segments": [{"startTime": "1", "endTime": 2}]}', "startTime"),
         ("ep.vtt", b"\xff\xfe", "not UTF-8"),

@@ -121,10 +121,8 @@ def _decode(
                     path,
                 )
         report = decoder.report
-    if report is not None and (report.returncode != 0 or report.errors):
-        detail = report.errors[-1] if report.errors else f"exit {report.returncode}"
-        detail = detail.removeprefix(f"{path}: ")  # the error already names the file
-        raise AudioError(f"not readable audio: ffmpeg: {detail}", path)
+    if report is not None and report.failed:
+        raise AudioError(f"not readable audio: {report.reason(path)}", path)
     if not total:
         raise AudioError("no audio in the file", path)
     return np.concatenate(chunks)

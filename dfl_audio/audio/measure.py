@@ -106,6 +106,12 @@ def measure(
             report = source.report
         check_decode(path, probe, report, meter.frames / sample_rate)
         profile = meter.profile()
+        if profile.duration < tuning.MIN_SECONDS:
+            raise AudioError(
+                f"too short: {profile.duration:.2f} s of audio; loudness needs at least "
+                f"{tuning.MIN_SECONDS:g} s",
+                path,
+            )
         if profile.integrated_lufs() < ABSOLUTE_GATE_LUFS:
             raise AudioError("silent: integrated loudness is below -70 LUFS", path)
     except BaseException:
@@ -120,9 +126,8 @@ def check_decode(
     path: Path, probe: AudioProbe, report: ffmpeg.DecodeReport | None, decoded: float
 ) -> None:
     """ffmpeg is the judge: decode errors, nothing decoded, or far less than declared."""
-    if report is not None and (report.returncode != 0 or report.errors):
-        detail = report.errors[-1] if report.errors else f"exit {report.returncode}"
-        raise AudioError(f"corrupt or truncated audio: ffmpeg: {detail}", path)
+    if report is not None and report.failed:
+        raise AudioError(f"corrupt or truncated audio: {report.reason(path)}", path)
     if decoded <= 0:
         raise AudioError("no decodable audio", path)
     if decoded < probe.duration * tuning.TRUNCATION_TOLERANCE - 0.1:

@@ -122,3 +122,7 @@ def mp3_margin_db(channels: int, bitrate_kbps: int, seconds: float = 0.0) -> flo
         if bitrate_kbps < below:
             return margin + MARGIN_PER_DOUBLING_DB * longer
     raise AssertionError("unreachable: the last threshold is above every bitrate")
+
+
+# BS.1770's gating blocks are 400 ms long: a shorter recording has no loudness to measure.
+MIN_SECONDS = 0.4
