@@ -33,7 +33,7 @@ class SignalPlan:
     ``rerun``: then run the same command again, as the next CI job would."""
 
     signum: signal.Signals
-    when: str = "tmp/dfl-audio-*/*"
+    when: str = "tmp/dfl-audio-*"
     rerun: bool = False
 
 

@@ -1,7 +1,7 @@
 """Run one case against a fresh project copy and observe everything a user would.
 
-An :class:`Outcome` holds the exit code (the HTTP status for serve requests), the last line
-of stderr with the project path replaced by ``<root>``, whether a traceback escaped, and
+An :class:`Outcome` holds the exit code (the HTTP status for serve requests), the stderr
+lines with the project path replaced by ``<root>``, whether a traceback escaped, and
 every file that changed anywhere in the project (the storage folder, feeds/ with the state,
 the episode files, the run's TMPDIR) or in the case's S3 bucket.
 """
@@ -181,9 +181,10 @@ def _argv(case: Case, ctx: Context) -> list[str]:
     return ["--root", str(ctx.root), *(ctx.fill(arg) for arg in case.argv)]
 
 
-def last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+def stderr_lines(text: str) -> str:
+    """What the user reads on stderr, blank lines dropped: every located problem above the
+    ``Error: N problems`` line, warnings, and the one-line error."""
+    return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
 
 
 @contextmanager
@@ -208,7 +209,7 @@ def _inprocess(case: Case, ctx: Context) -> Outcome:
         result = CliRunner().invoke(cli, _argv(case, ctx), env=_env(case, ctx))
     stderr = ctx.normalize(result.stderr)
     escaped = result.exception is not None and not isinstance(result.exception, SystemExit)
-    message = last_line(stderr)
+    message = stderr_lines(stderr)
     if escaped:
         exc = result.exception
         message = ctx.normalize(f"Traceback: {type(exc).__name__}: {exc}")[:300]
@@ -253,7 +254,7 @@ def _subprocess(case: Case, ctx: Context) -> Outcome:
         return Outcome(None, f"still running after {case.timeout:g} s", False, stderr=stderr)
     stderr = ctx.normalize(done.stderr)
     traceback = "Traceback" in stderr or "Traceback" in done.stdout
-    return Outcome(done.returncode, last_line(stderr), traceback, stderr=stderr)
+    return Outcome(done.returncode, stderr_lines(stderr), traceback, stderr=stderr)
 
 
 def _text(data: bytes | str | None) -> str:
@@ -291,7 +292,7 @@ def _signalled(case: Case, ctx: Context) -> Outcome:
         return Outcome(None, f"still running {case.timeout:g} s after the signal", False)
     outcome = Outcome(
         process.returncode,
-        last_line(ctx.normalize(stderr)),
+        stderr_lines(ctx.normalize(stderr)),
         "Traceback" in stderr or "Traceback" in stdout,
         stderr=ctx.normalize(stderr),
     )
