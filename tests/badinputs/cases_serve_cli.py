@@ -58,7 +58,7 @@ def _serve(name: str, *argv: str, **kwargs: object) -> Case:
         "cli",
         ("serve", *argv),
         mode="subprocess",
-        timeout=4,
+        timeout=60,
         **kwargs,  # type: ignore[arg-type]
     )
 

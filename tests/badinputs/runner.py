@@ -13,15 +13,17 @@ import http.client
 import logging
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from click.testing import CliRunner
 
@@ -239,7 +241,45 @@ def _command(case: Case, ctx: Context) -> list[str]:
     return [sys.executable, "-m", "dfl_audio", *_argv(case, ctx)]
 
 
+SERVING = "press Ctrl-C to stop"  # what `serve` prints once it listens
+
+
+def _serve(case: Case, ctx: Context) -> Outcome:
+    """``dfl-audio serve`` must refuse and exit; once it says it is serving, it did not."""
+    process = subprocess.Popen(
+        _command(case, ctx),
+        env=_process_env(case, ctx),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    serving = threading.Event()
+
+    def watch(stream: IO[str]) -> None:
+        for line in stream:
+            if SERVING in line:
+                serving.set()
+
+    watcher = threading.Thread(target=watch, args=(process.stdout,), daemon=True)
+    watcher.start()
+    deadline = time.monotonic() + case.timeout
+    while process.poll() is None and not serving.is_set() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+        stderr = ctx.normalize(process.stderr.read())
+        verdict = "serving instead of refusing" if serving.is_set() else "still running"
+        return Outcome(None, verdict, False, stderr=stderr)
+    watcher.join(timeout=5)
+    stderr = ctx.normalize(process.stderr.read())
+    return Outcome(process.returncode, stderr_lines(stderr), "Traceback" in stderr, stderr=stderr)
+
+
 def _subprocess(case: Case, ctx: Context) -> Outcome:
+    if case.argv and case.argv[0] == "serve":
+        return _serve(case, ctx)
     try:
         done = subprocess.run(
             _command(case, ctx),
@@ -263,6 +303,13 @@ def _text(data: bytes | str | None) -> str:
     return data if isinstance(data, str) else data.decode(errors="replace")
 
 
+def _default_signals() -> None:
+    """Undo what a shell's background job inherits (SIGINT ignored, so Python would never
+    raise KeyboardInterrupt): the run meets each signal as a user's terminal sends it."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _signalled(case: Case, ctx: Context) -> Outcome:
     """Start the command, signal it once its trigger file appears, optionally re-run."""
     plan = case.signal
@@ -273,6 +320,7 @@ def _signalled(case: Case, ctx: Context) -> Outcome:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_signals,
     )
     deadline = time.monotonic() + case.timeout
     while time.monotonic() < deadline and process.poll() is None:
