@@ -22,7 +22,7 @@ import click
 from dfl_audio import __version__
 from dfl_audio.config import Overrides, effective_show
 from dfl_audio.episodes import Project
-from dfl_audio.errors import DflAudioError, EpisodeError
+from dfl_audio.errors import DflAudioError, EpisodeError, os_error
 from dfl_audio.progress import Update
 from dfl_audio.validate import load_catalog
 
@@ -78,7 +78,10 @@ class DflGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except OSError as exc:  # the last resort: every module should have named it
+                raise os_error(exc) from exc
         except DflAudioError as exc:
             state = ctx.find_object(State)
             if state is not None and state.verbose:
@@ -112,10 +115,23 @@ def storage_options(func: F) -> F:
     return func
 
 
+check_public_option = click.option(
+    "--check-public/--no-check-public",
+    default=None,
+    envvar="DFL_AUDIO_CHECK_PUBLIC",
+    help="After writing, fetch the feed and new audio anonymously at their public URLs and "
+    "warn if listeners would be refused (default: on for S3 storage; DFL_AUDIO_CHECK_PUBLIC).",
+)
+
 allow_removal_option = click.option(
     "--allow-removal",
     is_flag=True,
     help="Allow episodes that were in the previous feed to leave it.",
+)
+rebuild_feed_option = click.option(
+    "--rebuild-feed",
+    is_flag=True,
+    help="Replace a stored feed dfl-audio cannot read with the one built from episodes/.",
 )
 
 
@@ -133,8 +149,10 @@ allow_removal_option = click.option(
 @click.pass_context
 def cli(ctx: click.Context, root: Path, verbose: bool, quiet: bool) -> None:
     """Publish the Depth First Learning interviews: validate, normalize, tag, upload, feed."""
-    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    level = logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    # -v is dfl-audio's own log; other libraries' debug (markdown-it's parser) stays out.
+    logging.getLogger("dfl_audio").setLevel(logging.DEBUG if verbose else logging.NOTSET)
     # Even with --verbose: botocore's debug log prints request headers, and with them the
     # access key id and session token. Our own loggers say what was sent where.
     for noisy in ("botocore", "boto3", "s3transfer", "urllib3"):
@@ -171,10 +189,18 @@ def validate(state: State, paths: tuple[Path, ...]) -> None:
 @cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if feeds/ is stale; write nothing.")
 @allow_removal_option
+@rebuild_feed_option
+@check_public_option
 @storage_options
 @click.pass_obj
 def feed(
-    state: State, check: bool, allow_removal: bool, storage: str | None, public_url: str | None
+    state: State,
+    check: bool,
+    allow_removal: bool,
+    rebuild_feed: bool,
+    check_public: bool | None,
+    storage: str | None,
+    public_url: str | None,
 ) -> None:
     """Regenerate the feed from episodes/ and what was published, and upload it."""
     from dfl_audio.publish import RunOptions, check_feed
@@ -185,9 +211,12 @@ def feed(
         if not state.quiet:
             click.echo("feed is up to date")
         return
-    options = RunOptions(process_audio=False, allow_removal=allow_removal)
+    options = RunOptions(
+        process_audio=False, allow_removal=allow_removal, rebuild_feed=rebuild_feed
+    )
     show, result = _run(state, options, Overrides(storage, public_url))
     _report(state, result, show)
+    _warn_if_not_public(show, result, check_public)
 
 
 @cli.command()
@@ -195,7 +224,9 @@ def feed(
 @click.option("--force", is_flag=True, help="Re-process audio even when it is current.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @allow_removal_option
+@rebuild_feed_option
 @click.option("--json", "as_json", is_flag=True, help="Print what was published as JSON.")
+@check_public_option
 @storage_options
 @click.pass_obj
 def publish(
@@ -204,7 +235,9 @@ def publish(
     force: bool,
     dry_run: bool,
     allow_removal: bool,
+    rebuild_feed: bool,
     as_json: bool,
+    check_public: bool | None,
     storage: str | None,
     public_url: str | None,
 ) -> None:
@@ -216,18 +249,14 @@ def publish(
         force=force,
         dry_run=dry_run,
         allow_removal=allow_removal,
+        rebuild_feed=rebuild_feed,
     )
     show, result = _run(state, options, Overrides(storage, public_url))
     if as_json:
-        records = [json.loads(record.model_dump_json()) for record in result.published]
-        click.echo(
-            json.dumps(
-                {"feed": str(result.feed_path), "feed_url": result.feed_url, "published": records},
-                indent=2,
-            )
-        )
-        return
-    _report(state, result, show)
+        click.echo(json.dumps(_as_json(result), indent=2))
+    else:
+        _report(state, result, show)
+    _warn_if_not_public(show, result, check_public)
 
 
 @cli.command()
@@ -251,7 +280,13 @@ def unpublish(
 
 
 @cli.command()
-@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1 (0: any).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free one).",
+)
 @storage_options
 @click.pass_obj
 def serve(state: State, port: int, storage: str | None, public_url: str | None) -> None:
@@ -270,6 +305,30 @@ def serve(state: State, port: int, storage: str | None, public_url: str | None) 
             time.sleep(3600)
     except KeyboardInterrupt:
         server.shutdown()
+
+
+@cli.command()
+@click.option(
+    "--grace-days",
+    type=click.FloatRange(min=0),
+    default=7.0,
+    show_default=True,
+    help="Delete only files superseded at least this long ago.",
+)
+@storage_options
+@click.pass_obj
+def gc(state: State, grace_days: float, storage: str | None, public_url: str | None) -> None:
+    """Delete stored files the show stopped using (publish and feed do it after 7 days)."""
+    from datetime import timedelta
+
+    from dfl_audio.publish import collect_garbage
+
+    show, store = _show_and_storage(state, Overrides(storage, public_url))
+    deleted = collect_garbage(state.project, store, show, timedelta(days=grace_days))
+    if not state.quiet:
+        for key in deleted:
+            click.echo(f"deleted: {key}")
+        click.echo(f"{_count(len(deleted), 'superseded file')} deleted")
 
 
 @cli.command()
@@ -308,12 +367,35 @@ def _run(state: State, options: RunOptions, overrides: Overrides) -> tuple[Show,
     return show, run(state.project, store, options, state.reporter(), show=show)
 
 
+def _as_json(result: RunResult) -> dict[str, Any]:
+    """``publish --json``: the records stored, or with ``--dry-run`` what would be."""
+    out: dict[str, Any] = {"feed": str(result.feed_path), "feed_url": result.feed_url}
+    if result.dry_run:
+        out["dry_run"] = True
+        out["would_publish"] = [
+            {"episode": plan.episode.path, "guid": plan.episode.meta.guid, "reason": plan.reason}
+            for plan in result.plans
+            if plan.action == "encode"
+        ]
+        out["feed_would_change"] = result.feed_changed
+    out["published"] = [json.loads(record.model_dump_json()) for record in result.published]
+    return out
+
+
+def _warn_if_not_public(show: Show, result: RunResult, wanted: bool | None) -> None:
+    from dfl_audio.reachability import listener_warnings
+
+    for warning in listener_warnings(show, result, wanted):
+        log.warning(warning)
+
+
 def _report(state: State, result: RunResult, show: Show) -> None:
     if state.quiet:
         return
     for plan in result.plans:
         verb = {
             "encode": "would publish" if result.dry_run else "published",
+            "retag": "would re-tag" if result.dry_run else "re-tagged",
             "current": "unchanged",
             "stale": "audio changed (run publish)",
             "unpublished": "not published yet (run publish)",
@@ -327,6 +409,8 @@ def _report(state: State, result: RunResult, show: Show) -> None:
     ):
         for entry in entries:
             click.echo(f"{label}: {entry.title}")
+    if result.deleted:
+        click.echo(f"deleted {_count(len(result.deleted), 'superseded file')} (past the grace)")
     status = (
         "would change"
         if result.dry_run and result.feed_changed
@@ -340,8 +424,26 @@ def _report(state: State, result: RunResult, show: Show) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="dfl-audio")
+    """Console-script entry point: SIGTERM and SIGHUP stop a run as cleanly as Ctrl-C, and
+    any of them ends it with one line and the shell's exit code (130, 143, 129)."""
+    from dfl_audio.interrupts import stop_signals_interrupt
+
+    with stop_signals_interrupt() as received:
+        try:
+            outcome = cli.main(prog_name="dfl-audio", standalone_mode=False)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except (click.Abort, KeyboardInterrupt) as exc:
+            if isinstance(exc, click.Abort) and not isinstance(exc.__cause__, KeyboardInterrupt):
+                click.echo("Aborted!", err=True)
+                sys.exit(1)
+            click.echo(
+                f"Error: interrupted by {received.name}; stopped without leaving partial files",
+                err=True,
+            )
+            sys.exit(received.exit_code)
+    sys.exit(outcome if isinstance(outcome, int) else 0)
 
 
 __all__ = ["cli", "main"]

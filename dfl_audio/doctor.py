@@ -6,17 +6,21 @@ policy, CORS) — never printing credentials.
 
 from __future__ import annotations
 
+import os
+import shlex
+import stat
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from dfl_audio.config import Overrides, effective_show
 from dfl_audio.episodes import Project, read_show
 from dfl_audio.errors import DflAudioError
 from dfl_audio.models import Show
-from dfl_audio.storage import Storage, open_storage
+from dfl_audio.storage import LocalStorage, Storage, open_storage
 
 PROBE_PREFIX = "dfl-audio-doctor/"
 
@@ -65,16 +69,60 @@ def storage_checks(show: Show, storage: Storage) -> Iterator[Check]:
         return
     yield Check("storage writable", True, f"wrote {key} to {storage.description}")
     try:
-        if show.storage.location.startswith("s3://"):
-            yield public_get_check(show.public_url + key, data)
-        else:
+        if isinstance(storage, LocalStorage):
+            yield readable_by_others_check(storage.root, storage.path_for(key))
             yield Check(
                 "public URL",
                 True,
                 f"local folder: preview with dfl-audio serve; deploy it at {show.public_url}",
             )
+        else:
+            yield public_get_check(show.public_url + key, data)
     finally:
         storage.delete(key)
+
+
+def readable_by_others_check(root: Path, probe: Path) -> Check:
+    """A folder copied to a web server is read by another user: every file must be readable
+    by others (and every folder searchable), and new files must come out that way too."""
+    found = []
+    private = list(_private_entries(root, skip=probe.parent))
+    if private:
+        more = f" (and {len(private) - 1} more)" if len(private) > 1 else ""
+        found.append(
+            f"{private[0]} is not readable by others (mode {_mode(private[0]):04o}){more}: "
+            "a web server running as another user will answer 403; fix with: "
+            f"chmod -R a+rX {shlex.quote(str(root))}"
+        )
+    if not _mode(probe) & stat.S_IROTH:
+        found.append(
+            f"new files are created mode {_mode(probe):04o}, private to you: "
+            "run dfl-audio with umask 022"
+        )
+    if found:
+        return Check("storage permissions", False, "; ".join(found))
+    return Check("storage permissions", True, f"every file in {root} is readable by others")
+
+
+def _private_entries(root: Path, skip: Path) -> Iterator[Path]:
+    """Published files not readable by others, and folders others cannot list or enter."""
+    searchable = stat.S_IROTH | stat.S_IXOTH
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and here / d != skip)
+        if _mode(here) & searchable != searchable:
+            yield here
+        for file_name in sorted(files):
+            path = here / file_name
+            if not file_name.startswith(".") and not _mode(path) & stat.S_IROTH:
+                yield path
+
+
+def _mode(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o777  # gone meanwhile: nothing to report
 
 
 def public_get_check(url: str, expected: bytes) -> Check:

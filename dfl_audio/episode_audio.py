@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from dfl_audio.episodes import Project
+from dfl_audio.errors import AudioError
 from dfl_audio.fsutil import sha256_bytes, sha256_file
 from dfl_audio.models import (
     CLIP_ROLES,
@@ -64,10 +65,83 @@ def episode_settings_digest(project: Project, show: Show, episode: Episode) -> s
     return settings_digest(show, clips)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def _clip_sha256(path: Path, size: int, mtime_ns: int) -> str:
-    """Hashed once per file version: every episode of a show usually shares one intro."""
+    """Hashed once per file version: every episode of a show usually shares one intro (and
+    one artwork, for :func:`episode_tags_digest`)."""
     return sha256_file(path)
+
+
+def episode_tags_digest(
+    project: Project, show: Show, episode: Episode, intro_seconds: float, duration: float
+) -> str:
+    """What the episode's MP3 tag is made from, as :func:`dfl_audio.tags.tag_digest` hashes it."""
+    from dfl_audio.tags import TagSource, tag_digest
+
+    cover = project.root / (episode.meta.artwork or show.artwork)
+    cover_digest = _clip_sha256(cover, *source_fingerprint(cover))
+    src = TagSource(show, shifted_episode(episode, intro_seconds), duration, show.feed_url)
+    return tag_digest(src, cover_digest)
+
+
+def retag_audio(
+    project: Project,
+    show: Show,
+    episode: Episode,
+    record: Published,
+    storage: Storage,
+    workdir: Path,
+    reporter: Reporter,
+) -> Published:
+    """Give the published MP3 the tag its metadata makes now, without re-encoding: the
+    stored file is fetched, checked, re-tagged (its MPEG frames untouched) and stored under
+    its new content key; the old one is superseded."""
+    from dfl_audio.tags import write_tags
+
+    mp3 = workdir / f"{episode.slug}.mp3"
+    with reporter.stage(f"fetch {episode.slug}", record.audio_bytes, "B"):
+        storage.get_file(record.audio_key, mp3)
+    if sha256_file(mp3) != record.audio_sha256:
+        raise AudioError(
+            f"the stored audio {record.audio_key} is not what was published; run dfl-audio "
+            "publish --force",
+            episode.path,
+        )
+    write_tags(
+        mp3,
+        show,
+        shifted_episode(episode, record.intro_seconds),
+        duration=record.duration,
+        cover_jpeg=_tag_cover(project, show, episode),
+        feed_url=show.feed_url,
+    )
+    stored = _store_mp3(storage, episode, mp3, reporter)
+    tags = episode_tags_digest(project, show, episode, record.intro_seconds, record.duration)
+    return record.model_copy(update={**stored, "tags_digest": tags})
+
+
+class StoredAudio(TypedDict):
+    """The record fields that describe a stored MP3."""
+
+    audio_key: str
+    audio_sha256: str
+    audio_bytes: int
+    audio_etag: str | None
+
+
+def _store_mp3(storage: Storage, episode: Episode, mp3: Path, reporter: Reporter) -> StoredAudio:
+    """Store a finished MP3 under its content key; the record fields that describe it."""
+    mp3_sha = sha256_file(mp3)
+    key = content_key("audio", episode.slug, mp3_sha, ".mp3")
+    size = mp3.stat().st_size
+    with reporter.stage(f"store {episode.slug}", size, "B") as update:
+        stored, _ = storage.put_file(key, mp3, sha256=mp3_sha, progress=accumulate(update))
+    return {
+        "audio_key": key,
+        "audio_sha256": mp3_sha,
+        "audio_bytes": size,
+        "audio_etag": stored.etag,
+    }
 
 
 def content_key(folder: str, slug: str, digest: str, suffix: str) -> str:
@@ -77,6 +151,28 @@ def content_key(folder: str, slug: str, digest: str, suffix: str) -> str:
     'audio/t5-0123456789ab.mp3'
     """
     return f"{folder}/{slug}-{digest[:12]}{suffix}"
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int]:
+    """Size, mtime, inode and ctime: any write, rename over or ``touch -r`` changes one."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns
+
+
+def _check_unchanged(
+    source: Path, before: tuple[int, int, int, int], sha256: str, rel: str
+) -> None:
+    """The recorded digest must be of the bytes encoded: refuse a source that changed during
+    the run. Only the ctime moved (a new hard link, a chmod, an in-place rewrite that kept
+    the mtime): the bytes decide."""
+    after = _stamp(source)
+    if after == before or (after[:3] == before[:3] and sha256_file(source) == sha256):
+        return
+    raise AudioError(
+        "the recording changed while it was being published; nothing was stored: run the "
+        "command again",
+        rel,
+    )
 
 
 def source_fingerprint(path: Path) -> tuple[int, int]:
@@ -100,7 +196,8 @@ def publish_audio(
 
     assert episode.meta.audio is not None
     source = project.root / episode.meta.audio
-    source_size, source_mtime_ns = source_fingerprint(source)
+    before = _stamp(source)
+    source_size, source_mtime_ns = before[:2]
     digest = episode_settings_digest(project, show, episode)  # before the clips are read
     probe = audio.probe(source)
     with reporter.stage(f"measure {episode.slug}", probe.duration, "s") as update:
@@ -140,21 +237,19 @@ def publish_audio(
         cover_jpeg=cover,
         feed_url=show.feed_url,
     )
-    mp3_sha = sha256_file(mp3)
-    key = content_key("audio", episode.slug, mp3_sha, ".mp3")
-    size = mp3.stat().st_size
-    with reporter.stage(f"store {episode.slug}", size, "B") as update:
-        storage.put_file(key, mp3, sha256=mp3_sha, progress=accumulate(update))
+    source_sha256 = hashing.result()
+    _check_unchanged(source, before, source_sha256, episode.meta.audio)
+    stored = _store_mp3(storage, episode, mp3, reporter)
+    tags = episode_tags_digest(project, show, episode, intro_seconds, encoded.duration)
     return Published(
         guid=episode.meta.guid,
         episode_path=episode.path,
-        source_sha256=hashing.result(),
+        source_sha256=source_sha256,
         source_size=source_size,
         source_mtime_ns=source_mtime_ns,
         settings_digest=digest,
-        audio_key=key,
-        audio_sha256=mp3_sha,
-        audio_bytes=size,
+        **stored,
+        tags_digest=tags,
         duration=encoded.duration,
         intro_seconds=intro_seconds,
         input_lufs=round(measurement.integrated_lufs, 2),

@@ -168,8 +168,9 @@ def split_front_matter(text: str) -> tuple[str, str] | None:
 
 
 def _read_text(path: Path, rel: str) -> tuple[str, Problem | None]:
+    """The file's text; a UTF-8 byte order mark (Windows editors add one) is dropped."""
     try:
-        return path.read_text(encoding="utf-8"), None
+        return path.read_text(encoding="utf-8-sig"), None
     except FileNotFoundError:
         return "", Problem(rel, None, "", "file not found")
     except UnicodeDecodeError as exc:

@@ -84,3 +84,15 @@ class ConflictError(StorageError):
 
 class TranscriptError(DflAudioError):
     """A transcript cannot be parsed, so it cannot be re-timed for an intro."""
+
+
+class FileAccessError(DflAudioError):
+    """A file dfl-audio reads or writes in the repository could not be (a folder where a file
+    should be, no space left, no permission): the path and the system's reason."""
+
+
+def os_error(exc: OSError, path: str | Path | None = None, doing: str = "") -> FileAccessError:
+    """An ``OSError`` as one located line: ``path: cannot write: No space left on device``."""
+    where = path if path is not None else exc.filename
+    reason = exc.strerror or exc.__class__.__name__
+    return FileAccessError(f"{doing + ': ' if doing else ''}{reason}", where, exc)

@@ -4,25 +4,35 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
+
+from dfl_audio.errors import os_error
+from dfl_audio.leftovers import create_temp_file
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so a crash leaves either the old file or the new one.
 
-    The temp file sits in the same folder (same filesystem) and is fsynced before the rename.
+    The temp file sits in the same folder (same filesystem), names its owner so a killed
+    run's copy is removed by the next one, and is fsynced before the rename. The file gets
+    the umask's mode (0644 by default), never a private 0600.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_path = create_temp_file(path)
+    except OSError as exc:
+        raise os_error(exc, path, "cannot write") from exc
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
+        os.replace(tmp_path, path)
+    except OSError as exc:
+        tmp_path.unlink(missing_ok=True)
+        raise os_error(exc, path, "cannot write") from exc
     except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+        tmp_path.unlink(missing_ok=True)
         raise
 
 

@@ -8,12 +8,15 @@ artwork size) live in :mod:`dfl_audio.validate`.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     AfterValidator,
@@ -24,15 +27,16 @@ from pydantic import (
     Field,
     PlainValidator,
     StringConstraints,
+    ValidationInfo,
     field_validator,
 )
 
 from dfl_audio.categories import APPLE_CATEGORIES
+from dfl_audio.keys import check_content_key
 
 # Tab, newline and carriage return are the only control characters XML 1.0 allows; C1
 # controls (U+0080-U+009F) are legal XML but clients read them as Windows-1252 text.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 # podcast:guid is a UUIDv5 in this namespace over the feed URL without scheme or trailing "/".
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
@@ -65,10 +69,62 @@ def _https_url(value: str) -> str:
 
 def _public_base_url(value: str) -> str:
     """The storage's public URL: https, or http on loopback for previews and tests."""
-    is_loopback = any(value.startswith(f"http://{host}") for host in _LOOPBACK_HOSTS)
-    if not is_loopback:
-        _https_url(value)
+    if not (value.startswith("http://") and _is_loopback(value)):
+        try:
+            _https_url(value)
+        except ValueError:
+            raise ValueError(
+                f"must be an https:// URL (http:// only on localhost, 127.0.0.0/8 or [::1]), "
+                f"got {_masked(value)!r}"
+            ) from None
+    _no_userinfo(value)
     return value if value.endswith("/") else value + "/"
+
+
+def _no_userinfo(value: str) -> str:
+    """A URL that would carry a password into the feed, a message or git: refuse it."""
+    if "@" in urlsplit(value).netloc:
+        raise ValueError(
+            "must not contain a user name or password (user:password@); S3 credentials "
+            "come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a profile"
+        )
+    return value
+
+
+def _masked(url: str) -> str:
+    """The URL as it may be shown: a ``user:password@`` in it becomes ``***@``.
+
+    >>> _masked("http://me:s%2Fcret@example.com/x")
+    'http://***@example.com/x'
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+
+
+def _is_loopback(url: str) -> bool:
+    """Is the URL's host exactly a loopback name or address (not merely starting like one)?
+
+    >>> [_is_loopback(u) for u in ("http://127.0.0.1:8000/", "http://[::1]/", "http://localhost")]
+    [True, True, True]
+    >>> [_is_loopback(u) for u in ("http://127.0.0.1.evil.example/", "http://127.0.0.1@evil/")]
+    [False, False]
+    """
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError when the port is not a number
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return parts.username is None and (host == "localhost" or _is_loopback_address(host))
+
+
+def _is_loopback_address(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _language_code(value: str) -> str:
@@ -117,6 +173,8 @@ def parse_timestamp(value: object) -> float:
             seconds = seconds * 60 + float(part)
     else:
         raise ValueError(f"must be seconds or HH:MM:SS, got {value!r}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"must be a finite number of seconds, got {value!r}")
     if seconds < 0:
         raise ValueError("must not be negative")
     return seconds
@@ -129,10 +187,10 @@ def _aware_datetime(value: object) -> datetime:
     elif isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
+        except ValueError as exc:
             raise ValueError(
                 f"must be a date and time with a time zone, e.g. 2021-03-04 10:00:00 -05:00; "
-                f"got {value!r}"
+                f"got {value!r}{_why_not_a_date(str(exc))}"
             ) from None
     else:
         raise ValueError(
@@ -141,6 +199,19 @@ def _aware_datetime(value: object) -> datetime:
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("needs a time zone, e.g. 2021-03-04 10:00:00 -05:00")
     return parsed
+
+
+def _why_not_a_date(reason: str) -> str:
+    """The part of Python's reason an editor can act on: a day, month or offset out of range.
+
+    >>> _why_not_a_date("day is out of range for month")
+    ' (day is out of range for month)'
+    >>> _why_not_a_date("Invalid isoformat string: 'soon'")
+    ''
+    """
+    if reason.startswith("offset must be"):
+        return " (the time zone offset must be less than 24 hours)"
+    return "" if reason.startswith("Invalid isoformat") else f" ({reason})"
 
 
 Text = Annotated[str, AfterValidator(_clean_text)]
@@ -154,7 +225,10 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    # NaN and infinity pass every ge/le bound and crash later (tags, RSS durations): refuse.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=False, allow_inf_nan=False
+    )
 
 
 class Person(_Strict):
@@ -218,7 +292,7 @@ class StorageSettings(_Strict):
     """Where published files go; the environment and CLI options override these."""
 
     location: Text = "storage"
-    endpoint_url: HttpsUrl | None = None
+    endpoint_url: Annotated[HttpsUrl, AfterValidator(_no_userinfo)] | None = None
     region: Text | None = None
     addressing_style: Literal["auto", "path", "virtual"] = "auto"
     analytics_prefix: HttpsUrl | None = None
@@ -343,7 +417,7 @@ def episode_clip(show: Show, meta: EpisodeMeta, role: ClipRole) -> str | None:
 class Episode(BaseModel):
     """An episode file: front matter, show notes, and where it came from."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     path: str  # repository-relative path of the episode file
     slug: Slug
@@ -360,7 +434,7 @@ class Episode(BaseModel):
 class LevelerStats(BaseModel):
     """What the speech leveler did to one episode (dB of gain given to speech)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     enabled: bool
     min_gain_db: float
@@ -372,7 +446,7 @@ class LimiterStats(BaseModel):
     """How hard the true-peak limiter worked: its deepest cut, and the share of speech time
     it was turning the gain down (more than 0.1 dB)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     max_reduction_db: float
     active_percent: float
@@ -382,7 +456,7 @@ class LimiterStats(BaseModel):
 class AudioReport(BaseModel):
     """How one episode's audio was produced: passes, gains and the limiter's statistics."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     passes: int
     loudness_reencodes: int = 0
@@ -394,10 +468,26 @@ class AudioReport(BaseModel):
     outro_seconds: float = 0.0
 
 
-class Published(BaseModel):
-    """What publish stored for one episode; the state file keeps one per GUID."""
+def _recorded_guid(value: str) -> str:
+    """A GUID as the state records it: exactly the episode's (already cleaned) GUID."""
+    if value != _clean_text(value):
+        raise ValueError(f"{value!r} has spaces around it; no episode has such a GUID")
+    return value
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# A GUID in the published state (a record's, its key, a withdrawn one).
+RecordedGuid = Annotated[str, StringConstraints(max_length=200), AfterValidator(_recorded_guid)]
+
+
+class Published(BaseModel):
+    """What publish stored for one episode; the state file keeps one per GUID.
+
+    The state file is edited by git merges and by hand, and its keys become URLs in the
+    feed: every field is checked on load, not trusted.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")  # finite: checked below, by value
 
     guid: str
     episode_path: str
@@ -408,6 +498,8 @@ class Published(BaseModel):
     audio_key: str
     audio_sha256: str
     audio_bytes: int
+    audio_etag: str | None = None  # as the storage listed it: an altered object is noticed
+    tags_digest: str | None = None  # what the MP3's ID3 tag was made from (tags.tag_digest)
     duration: float
     intro_seconds: float = 0.0  # what the intro moved the interview by: chapters, transcript
     input_lufs: float | None = None
@@ -421,11 +513,53 @@ class Published(BaseModel):
     artwork_key: str | None = None
     published_at: datetime
 
+    @field_validator("guid")
+    @classmethod
+    def _guid(cls, guid: str) -> str:
+        return _recorded_guid(guid)
+
+    @field_validator("audio_key", "chapters_key", "transcript_key", "artwork_key")
+    @classmethod
+    def _content_key(cls, key: str | None, info: ValidationInfo) -> str | None:
+        """Only a key publish writes may reach the feed (no ``../``, no other folder)."""
+        kind = (info.field_name or "").removesuffix("_key")
+        return None if key is None else check_content_key(key, kind)
+
+    @field_validator("source_sha256", "audio_sha256")
+    @classmethod
+    def _sha256(cls, digest: str) -> str:
+        if not _SHA256.fullmatch(digest):
+            raise ValueError(f"{digest!r} is not a SHA-256 (64 lower-case hex digits)")
+        return digest
+
+    @field_validator("source_size", "audio_bytes")
+    @classmethod
+    def _size(cls, size: int | None) -> int | None:
+        if size is not None and size < 0:
+            raise ValueError(f"{size} is negative; a size is a count of bytes")
+        return size
+
+    @field_validator(
+        "duration",
+        "intro_seconds",
+        "input_lufs",
+        "input_true_peak",
+        "output_lufs",
+        "output_true_peak",
+    )
+    @classmethod
+    def _finite(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        if value is not None and info.field_name in ("duration", "intro_seconds") and value < 0:
+            raise ValueError(f"{value} is negative")
+        return value
+
 
 class FeedItem(BaseModel):
     """An episode ready for the feed: its metadata plus the absolute URLs of what was stored."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     episode: Episode
     audio_url: str

@@ -1,11 +1,13 @@
 """Show notes: the Markdown body of an episode file, as HTML and as plain text.
 
 ``content:encoded`` gets the HTML (raw HTML in the Markdown is escaped, as podcast apps
-show only a few tags); ``description`` gets plain text, which every client can show.
+show only a few tags); ``description`` gets plain text, which every client can show: raw
+HTML there is dropped (its tags, and scripts and styles whole), never passed on as text.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from markdown_it import MarkdownIt
@@ -14,6 +16,11 @@ from markdown_it.token import Token
 from dfl_audio.models import Link
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "typographer": False})
+# For plain text, raw HTML must be recognised as HTML to be left out.
+_MARKDOWN_HTML = MarkdownIt("commonmark", {"html": True, "typographer": False})
+_SCRIPT_OPEN = re.compile(r"<(script|style)\b", re.I)
+_SCRIPT_CLOSE = re.compile(r"</(script|style)\s*>", re.I)
+_UNSEEN = ("script", "style", "template", "textarea", "title")  # raw text, not page text
 
 _BLOCK_ENDS = {"paragraph_close": "\n\n", "heading_close": "\n\n", "bullet_list_close": "\n"}
 
@@ -35,10 +42,12 @@ def render_text(markdown: str, links: Sequence[Link] = ()) -> str:
 
     >>> render_text("See [the paper](https://arxiv.org/abs/1) now.\\n\\n- one\\n- two")
     'See the paper (https://arxiv.org/abs/1) now.\\n\\n- one\\n- two'
+    >>> render_text("Hi <b>you</b> <img src=x onerror=alert(1)><script>alert(2)</script>")
+    'Hi you'
     """
     source = markdown + ("\n\nLinks:\n\n" + _links_markdown(links) if links else "")
     out: list[str] = []
-    for token in _MARKDOWN.parse(source):
+    for token in _MARKDOWN_HTML.parse(source):
         out.append(_block_text(token))
     text = "".join(out)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
@@ -59,6 +68,9 @@ def _block_text(token: Token) -> str:
         return "- "
     if token.type in ("code_block", "fence"):
         return token.content + "\n"
+    if token.type == "html_block":
+        text = _html_text(token.content)
+        return text + "\n\n" if text else ""
     if token.type == "paragraph_close" and token.hidden:
         return "\n"  # a tight list's item: one line each
     if token.type == "list_item_close":
@@ -69,8 +81,16 @@ def _block_text(token: Token) -> str:
 def _inline_text(children: list[Token]) -> str:
     parts: list[str] = []
     href_stack: list[str] = []
+    in_script = dropped = False
     for child in children:
-        if child.type in ("text", "code_inline"):
+        if child.type == "html_inline":  # a tag: left out, and a script's or style's body too
+            dropped = True
+            in_script = bool(_SCRIPT_OPEN.match(child.content)) or (
+                in_script and not _SCRIPT_CLOSE.match(child.content)
+            )
+        elif in_script:
+            continue
+        elif child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append("\n" if child.type == "hardbreak" else " ")
@@ -81,4 +101,19 @@ def _inline_text(children: list[Token]) -> str:
             parts.append(f" ({href})" if href and href not in "".join(parts[-1:]) else "")
         elif child.type == "image":
             parts.append(child.content)
-    return "".join(parts)
+    text = "".join(parts)
+    return re.sub(r"  +", " ", text) if dropped else text  # "a <b>x</b> c" → "a x c"
+
+
+def _html_text(html: str) -> str:
+    """The text a reader would see in a block of raw HTML; scripts and styles say nothing."""
+    import lxml.html  # only for notes with raw HTML blocks: keeps validate's start-up short
+    from lxml import etree
+
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError):  # a lone doctype or comment: nothing to read
+        return ""
+    for element in list(root.iter(*_UNSEEN)):
+        element.drop_tree()
+    return " ".join(str(root.text_content()).split())

@@ -23,7 +23,7 @@ from dfl_audio.yamlfile import LineMap
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: plain-text notes leave raw HTML out, so earlier parses are stale
 Fingerprint = tuple[int, int, int]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dfl_audio.config import Overrides, effective_show
 from dfl_audio.episodes import Project, read_show
 from dfl_audio.errors import ConfigError, FeedError
-from dfl_audio.publish import enclosure_url
+from dfl_audio.feed_build import enclosure_url
 from dfl_audio.serve import Site
 from dfl_audio.validate import load_catalog
 

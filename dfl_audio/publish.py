@@ -8,55 +8,40 @@ that dies anywhere leaves the previous feed in place and is finished by the next
 from __future__ import annotations
 
 import logging
-import tempfile
-from collections.abc import Callable, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Literal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from dfl_audio.episode_audio import (
-    content_key,
-    episode_settings_digest,
-    publish_audio,
-    shifted_episode,
-    source_fingerprint,
-)
+from dfl_audio.episode_audio import publish_audio, retag_audio
 from dfl_audio.episodes import Project
-from dfl_audio.errors import ConflictError, FeedError
-from dfl_audio.feed import FeedDiff, chapters_json, diff_feeds, merge_foreign_items, render_feed
-from dfl_audio.fsutil import atomic_write_bytes, sha256_bytes, sha256_file
-from dfl_audio.models import (
-    Episode,
-    FeedItem,
-    Published,
-    Show,
+from dfl_audio.errors import ConflictError, DflAudioError, FeedError
+from dfl_audio.feed import FeedDiff, merge_foreign_items, summarize_feed
+from dfl_audio.feed_build import render
+from dfl_audio.fsutil import atomic_write_bytes
+from dfl_audio.gc import collect, referenced, supersede
+from dfl_audio.leftovers import work_dir
+from dfl_audio.models import Episode, Published, Show
+from dfl_audio.plan import (
+    EpisodePlan,
+    RunOptions,
+    StoredFeed,
+    known_guids,
+    next_feed,
+    prepare,
+    refuse_removals,
 )
 from dfl_audio.progress import Reporter, Silent
+from dfl_audio.side_files import side_files, store_side_files
 from dfl_audio.state import PublishState, load_state, save_state
 from dfl_audio.storage import Storage
-from dfl_audio.transcripts import shift_transcript
-from dfl_audio.validate import load_catalog, transcript_type
+from dfl_audio.validate import load_catalog
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["RunOptions", "RunResult", "check_feed", "collect_garbage", "run", "unpublish"]
 
 log = logging.getLogger(__name__)
 
-# Bump when the audio pipeline changes what it produces from the same source and settings.
 FEED_WRITE_ATTEMPTS = 5
-
-Action = Literal["encode", "current", "stale", "unpublished"]
-
-
-@dataclass(frozen=True)
-class EpisodePlan:
-    """What a run will do with one due episode, and why (``--dry-run`` prints these)."""
-
-    episode: Episode
-    action: Action
-    reason: str
 
 
 @dataclass
@@ -70,18 +55,7 @@ class RunResult:
     feed_changed: bool
     published: list[Published] = field(default_factory=list)
     dry_run: bool = False
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """The choices a user makes for one run."""
-
-    process_audio: bool = True
-    only: Sequence[Path] = ()
-    force: bool = False
-    dry_run: bool = False
-    allow_removal: bool = False
-    now: datetime | None = None
+    deleted: list[str] = field(default_factory=list)  # superseded objects past their grace
 
 
 def run(
@@ -94,50 +68,37 @@ def run(
     """Publish (or only re-feed) the show: the one entry point of ``publish`` and ``feed``.
 
     ``show`` is the show with command-line and environment overrides applied, when any.
+    Everything that could be refused is refused by :func:`prepare` before the first write.
     """
     reporter = reporter or Silent()
     now = options.now or datetime.now(UTC)
     file_show, episodes = load_catalog(project).require_valid()
     show = show or file_show
-    state_path = project.state_file(show)
-    state = load_state(state_path)
-    moved = state.storage != storage.identity(create=False)
-    if moved:
-        state = _start_over_in(storage, state, project.rel(state_path), options)
-    chosen = _chosen_episodes(project, episodes, state, options, everything=moved)
-    plans = [
-        plan_episode(project, show, episode, state, options)
-        for episode in chosen
-        if episode.is_due(now)
-    ]
-    published: list[Published] = []
-    if not options.dry_run:
-        published = _process_audio(project, show, storage, state, plans, reporter, now)
-        state = _store_side_files(project, show, episodes, state, storage)
-        save_state(state_path, state)
-    return _write_feed(project, show, storage, state, episodes, plans, published, options, now)
-
-
-def _chosen_episodes(
-    project: Project,
-    episodes: list[Episode],
-    state: PublishState,
-    options: RunOptions,
-    *,
-    everything: bool,
-) -> list[Episode]:
-    """The episodes this run is about: the ones named (a withdrawal no longer holds them
-    back: ``state.withdrawn`` forgets them), else all that were not withdrawn."""
-    wanted = {project.rel(path) for path in options.only}
-    unknown = sorted(wanted - {episode.path for episode in episodes})
-    if unknown:
-        raise FeedError("not an episode file of this show (episodes/*.md)", unknown[0])
-    if not wanted or everything:
-        return [episode for episode in episodes if episode.meta.guid not in state.withdrawn]
-    chosen = [episode for episode in episodes if episode.path in wanted]
-    named = {episode.meta.guid for episode in chosen}
-    state.withdrawn = [guid for guid in state.withdrawn if guid not in named]
-    return chosen
+    plan = prepare(project, storage, show, episodes, options, now)
+    feed_path = project.feed_file(show)
+    if options.dry_run:
+        update = plan.feed
+        return RunResult(
+            feed_path, show.feed_url, plan.episodes, update.diff, update.old != update.new, [], True
+        )
+    state = plan.state
+    before = referenced(state)
+    if plan.mark_storage:
+        state.storage = storage.identity(create=True)
+    published = _process_audio(project, show, storage, state, plan.episodes, reporter, now)
+    if published:
+        state, files = side_files(project, show, episodes, state)
+    else:  # no new record: the plan's side keys are exact
+        files = plan.side_files
+        state = plan.side_state.model_copy(update={"storage": state.storage})
+    store_side_files(storage, files, plan.inventory)
+    supersede(before, state, now)
+    save_state(project.state_file(show), state)
+    feed = FeedWrite(options, now, plan.stored_feed)
+    result = _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
+    result.deleted = collect(storage, state, plan.inventory, now, options.gc_grace)
+    save_state(project.state_file(show), state)  # after the feed: it no longer points at them
+    return result
 
 
 def _process_audio(
@@ -149,262 +110,35 @@ def _process_audio(
     reporter: Reporter,
     now: datetime,
 ) -> list[Published]:
-    """Encode and store every planned episode; the state is saved after each one, so an
-    interrupted run keeps what it finished."""
+    """Encode (or re-tag) and store every planned episode; the state is saved after each
+    one, so an interrupted run keeps what it finished."""
     published: list[Published] = []
-    with tempfile.TemporaryDirectory(prefix="dfl-audio-") as workdir:
+    with work_dir() as workdir:  # named for this process: a killed run's is removed next time
         for plan in plans:
-            if plan.action != "encode":
+            if plan.action == "encode":
+                record = publish_audio(
+                    project, show, plan.episode, storage, Path(workdir), reporter, now
+                )
+            elif plan.action == "retag":
+                old = state.episodes[plan.episode.meta.guid]
+                record = retag_audio(
+                    project, show, plan.episode, old, storage, Path(workdir), reporter
+                )
+            else:
                 continue
-            record = publish_audio(
-                project, show, plan.episode, storage, Path(workdir), reporter, now
-            )
             state.episodes[record.guid] = record
             published.append(record)
             save_state(project.state_file(show), state)
     return published
 
 
-def _start_over_in(
-    storage: Storage, state: PublishState, state_rel: str, options: RunOptions
-) -> PublishState:
-    """The state describes files in another storage (or a new, emptied or freshly cloned
-    local folder): nothing it lists is stored here yet, so everything is published again."""
-    if state.episodes and not options.process_audio:
-        raise FeedError(
-            f"the published files are not in {storage.description} (another storage, or a new "
-            "or emptied folder); run dfl-audio publish to store them there first",
-            state_rel,
-        )
-    if state.episodes:
-        log.warning("%s does not hold what was published: publishing it again", storage.description)
-    identity = storage.identity(create=not options.dry_run)
-    return PublishState(storage=identity, withdrawn=state.withdrawn)
-
-
-def plan_episode(
-    project: Project,
-    show: Show,
-    episode: Episode,
-    state: PublishState,
-    options: RunOptions,
-) -> EpisodePlan:
-    """Decide whether an episode's audio needs work: only a new source or settings need it.
-
-    A source whose size and mtime match the record is not re-hashed; one that was touched
-    but not changed (a git checkout) gets its record's fingerprint refreshed in ``state``.
-    """
-    record = state.episodes.get(episode.meta.guid)
-    assert episode.meta.audio is not None  # validation requires audio on due episodes
-    if record is None:
-        action: Action = "encode" if options.process_audio else "unpublished"
-        return EpisodePlan(episode, action, "not published yet")
-    if options.force and options.process_audio:
-        return EpisodePlan(episode, "encode", "--force")
-    if not _source_unchanged(project.root / episode.meta.audio, record, state):
-        action = "encode" if options.process_audio else "stale"
-        return EpisodePlan(episode, action, "the source recording changed")
-    if record.settings_digest != episode_settings_digest(project, show, episode):
-        action = "encode" if options.process_audio else "stale"
-        return EpisodePlan(episode, action, "the audio settings or the intro/outro changed")
-    return EpisodePlan(episode, "current", "audio is current")
-
-
-def _source_unchanged(source: Path, record: Published, state: PublishState) -> bool:
-    """Same bytes as published? Hash only when size or mtime moved; remember a touch."""
-    fingerprint = source_fingerprint(source)
-    if fingerprint == (record.source_size, record.source_mtime_ns):
-        return True
-    if sha256_file(source) != record.source_sha256:
-        return False
-    size, mtime_ns = fingerprint
-    update = {"source_size": size, "source_mtime_ns": mtime_ns}
-    state.episodes[record.guid] = record.model_copy(update=update)
-    return True
-
-
-def _store_side_files(
-    project: Project,
-    show: Show,
-    episodes: Sequence[Episode],
-    state: PublishState,
-    storage: Storage,
-) -> PublishState:
-    """Artwork, chapters and transcripts follow the metadata: stored on every run (no-op when
-    unchanged, since keys are content-addressed), never touching the published audio."""
-    stored = _recorded_keys(state)
-    state.show_artwork_key = _put_repo_file(project, storage, stored, "art", "show", show.artwork)
-    for episode in episodes:
-        record = state.episodes.get(episode.meta.guid)
-        if record is None:
-            continue
-        meta = shifted_episode(episode, record.intro_seconds).meta
-        chapters_key = None
-        if meta.chapters:
-            data = chapters_json(meta.chapters)
-            chapters_key = _put_side_bytes(storage, stored, episode.slug, ".chapters.json", data)
-        transcript_key = (
-            _put_transcript(project, storage, stored, episode.slug, meta.transcript, record)
-            if meta.transcript
-            else None
-        )
-        artwork_key = (
-            _put_repo_file(project, storage, stored, "art", episode.slug, meta.artwork)
-            if meta.artwork
-            else None
-        )
-        state.episodes[meta.guid] = record.model_copy(
-            update={
-                "episode_path": episode.path,
-                "chapters_key": chapters_key,
-                "transcript_key": transcript_key,
-                "transcript_type": transcript_type(meta.transcript) if meta.transcript else None,
-                "artwork_key": artwork_key,
-            }
-        )
-    return state
-
-
-def _put_transcript(
-    project: Project, storage: Storage, stored: set[str], slug: str, rel: str, record: Published
-) -> str:
-    """The transcript as published: its cues moved by the intro the stored audio starts with."""
-    if not record.intro_seconds:
-        return _put_repo_file(project, storage, stored, "audio", slug, rel)
-    data = shift_transcript((project.root / rel).read_bytes(), rel, record.intro_seconds)
-    return _put_side_bytes(storage, stored, slug, PurePosixPath(rel).suffix.lower(), data)
-
-
-def _put_side_bytes(storage: Storage, stored: set[str], slug: str, suffix: str, data: bytes) -> str:
-    key = content_key("audio", slug, sha256_bytes(data), suffix)
-    if key not in stored:
-        storage.put_bytes(key, data)
-    return key
-
-
-def _recorded_keys(state: PublishState) -> set[str]:
-    """Keys the state says were stored and verified: content-addressed, so still right."""
-    keys = {state.show_artwork_key}
-    for record in state.episodes.values():
-        keys |= {record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key}
-    return {key for key in keys if key}
-
-
-def _put_repo_file(
-    project: Project, storage: Storage, stored: set[str], folder: str, stem: str, rel: str
-) -> str:
-    """Store a repository file under its content key, unless the state says it is there."""
-    path = project.root / rel
-    digest = sha256_file(path)
-    key = content_key(folder, stem, digest, PurePosixPath(rel).suffix.lower())
-    if key not in stored:
-        storage.put_file(key, path, sha256=digest)
-    return key
-
-
-def feed_items(
-    show: Show, episodes: Sequence[Episode], state: PublishState, now: datetime
-) -> list[FeedItem]:
-    """Due episodes that have published audio, with absolute URLs for everything stored."""
-    url = public_url_maker(show)
-    items = []
-    for episode in episodes:
-        record = state.episodes.get(episode.meta.guid)
-        if record is None or not episode.is_due(now) or episode.meta.guid in state.withdrawn:
-            continue
-        items.append(
-            FeedItem(
-                episode=episode,
-                audio_url=enclosure_url(show, record.audio_key),
-                audio_bytes=record.audio_bytes,
-                duration=record.duration,
-                chapters_url=url(record.chapters_key),
-                transcript_url=url(record.transcript_key),
-                transcript_type=record.transcript_type,
-                image_url=url(record.artwork_key),
-            )
-        )
-    return items
-
-
-def public_url_maker(show: Show) -> Callable[[str | None], str | None]:
-    """Keys → public URLs under the show's storage base URL."""
-
-    def make(key: str | None) -> str | None:
-        return show.public_url + key if key else None
-
-    return make
-
-
-def enclosure_url(show: Show, key: str) -> str:
-    """The audio URL, behind the analytics prefix (e.g. OP3) when the show uses one.
-
-    Analytics services take the real URL without its scheme after their prefix.
-    """
-    real = show.public_url + key
-    prefix = show.storage.analytics_prefix
-    if not prefix:
-        return real
-    return prefix.rstrip("/") + "/" + real.split("://", 1)[1]
-
-
-def last_build(items: Sequence[FeedItem], state: PublishState) -> datetime | None:
-    """The newest change the inputs record: deterministic, never the wall clock."""
-    stamps = [item.episode.meta.date for item in items]
-    stamps += [state.episodes[item.episode.meta.guid].published_at for item in items]
-    return max(stamps) if stamps else None
-
-
-def render(show: Show, episodes: Sequence[Episode], state: PublishState, now: datetime) -> bytes:
-    """The feed these episodes and this state produce."""
-    items = feed_items(show, episodes, state, now)
-    image_url = show.public_url + (state.show_artwork_key or show.artwork)
-    return render_feed(show, items, image_url=image_url, last_build=last_build(items, state))
-
-
-def refuse_removals(
-    diff: FeedDiff, feed_path: str, withdrawn: AbstractSet[str] = frozenset()
-) -> None:
-    """A GUID that leaves the feed breaks subscribers' history: only on explicit request
-    (``--allow-removal``, or ``unpublish`` for the GUIDs it ``withdrew``)."""
-    removed = [entry for entry in diff.removed if entry.guid not in withdrawn]
-    if removed:
-        gone = ", ".join(f"{entry.title!r} (guid {entry.guid})" for entry in removed)
-        raise FeedError(
-            f"refusing to drop {gone} from the feed: it was published before, and a changed "
-            f"or missing GUID makes apps lose or duplicate it; restore it, or pass "
-            f"--allow-removal",
-            feed_path,
-        )
-
-
 @dataclass(frozen=True)
-class FeedUpdate:
-    """The feed subscribers have now, the one this run would give them, and the diff."""
+class FeedWrite:
+    """How to write the feed: the run's options and clock, and the stored feed as last read."""
 
-    old: bytes | None
-    new: bytes
-    stored_etag: str | None
-    stored: bool
-    diff: FeedDiff
-
-
-def next_feed(
-    project: Project,
-    show: Show,
-    storage: Storage,
-    state: PublishState,
-    episodes: Sequence[Episode],
-    now: datetime,
-) -> FeedUpdate:
-    """Render our feed and carry over what another publisher added to the stored one."""
-    stored = storage.get(show.feed_name)
-    stored_bytes, etag = stored if stored is not None else (None, None)
-    local = project.feed_file(show)
-    old = stored_bytes if stored is not None else (local.read_bytes() if local.is_file() else None)
-    known = set(state.episodes) | set(state.withdrawn) | {e.meta.guid for e in episodes}
-    new = merge_foreign_items(render(show, episodes, state, now), stored_bytes, known)
-    return FeedUpdate(old, new, etag, stored is not None, diff_feeds(old, new))
+    options: RunOptions
+    now: datetime
+    stored: StoredFeed
 
 
 def _write_feed(
@@ -415,21 +149,15 @@ def _write_feed(
     episodes: Sequence[Episode],
     plans: list[EpisodePlan],
     published: list[Published],
-    options: RunOptions,
-    now: datetime,
+    feed: FeedWrite,
 ) -> RunResult:
-    """Upload the feed in one conditional write; on a lost race, re-read, re-merge, retry.
-
-    With ``--dry-run``, only say what would change: the feed as it would be if every planned
-    encode kept its old audio.
-    """
+    """Upload the feed in one conditional write; on a lost race, re-read, re-merge, retry."""
     feed_path = project.feed_file(show)
-    if options.dry_run:
-        update = next_feed(project, show, storage, state, episodes, now)
-        changed = update.old != update.new
-        return RunResult(feed_path, show.feed_url, plans, update.diff, changed, dry_run=True)
-    for _attempt in range(FEED_WRITE_ATTEMPTS):
-        update = next_feed(project, show, storage, state, episodes, now)
+    options, stored = feed.options, feed.stored
+    for attempt in range(FEED_WRITE_ATTEMPTS):
+        if attempt:
+            stored = storage.get(show.feed_name)
+        update = next_feed(project, show, state, episodes, feed.now, stored, storage, options)
         if not options.allow_removal:
             refuse_removals(update.diff, project.rel(feed_path), set(state.withdrawn))
         if update.stored and update.old == update.new:
@@ -475,28 +203,57 @@ def unpublish(
         raise FeedError("not an episode file of this show", wanted)
     guid = matches[0].meta.guid
     state_path = project.state_file(show)
-    state = load_state(state_path)
+    state = load_state(state_path, project.rel(state_path))
     record = state.episodes.get(guid)
     if record is None:
         raise FeedError("was never published; nothing to unpublish", wanted)
     state.withdrawn = sorted({*state.withdrawn, guid})
+    stored = storage.get(show.feed_name)  # refuse an unreadable stored feed before any write
+    next_feed(project, show, state, episodes, now, stored, storage, RunOptions())
     save_state(state_path, state)
-    result = _write_feed(project, show, storage, state, episodes, [], [], RunOptions(), now)
+    feed = FeedWrite(RunOptions(), now, stored)
+    result = _write_feed(project, show, storage, state, episodes, [], [], feed)
     if delete_audio:
         keys = [record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key]
         del state.episodes[guid]
-        still_used = _recorded_keys(state)
+        still_used = referenced(state)
         for key in keys:
             if key and key not in still_used:
                 storage.delete(key)
+                state.superseded.pop(key, None)
         save_state(state_path, state)
     return result
 
 
+def collect_garbage(
+    project: Project, storage: Storage, show: Show, grace: timedelta, now: datetime | None = None
+) -> list[str]:
+    """``dfl-audio gc``: delete superseded objects past ``grace`` now, without a publish."""
+    state_path = project.state_file(show)
+    state = load_state(state_path)
+    if state.storage != storage.identity(create=False):
+        raise FeedError(
+            f"the publish state describes another storage than {storage.description}; "
+            "nothing was deleted",
+            project.rel(state_path),
+        )
+    deleted = collect(storage, state, storage.inventory(), now or datetime.now(UTC), grace)
+    save_state(state_path, state)
+    return deleted
+
+
 def check_feed(project: Project, now: datetime | None = None) -> bool:
-    """True when ``feeds/`` holds exactly the feed the episode files and state produce."""
+    """True when ``feeds/`` holds exactly the feed the episode files and state produce (with
+    the items another publisher added, which a merge carried into it)."""
     show, episodes = load_catalog(project).require_valid()
-    state = load_state(project.state_file(show))
-    data = render(show, episodes, state, now or datetime.now(UTC))
+    state = load_state(project.state_file(show), project.rel(project.state_file(show)))
     path = project.feed_file(show)
-    return path.is_file() and path.read_bytes() == data
+    if not path.is_file():
+        return False
+    local = path.read_bytes()
+    try:
+        summarize_feed(local)
+    except DflAudioError:
+        return False
+    ours = render(show, episodes, state, now or datetime.now(UTC))
+    return merge_foreign_items(ours, local, known_guids(state, episodes)) == local

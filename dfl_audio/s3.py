@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
@@ -55,6 +56,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
+# ``scheme://user:password@``: the userinfo of any URL in a message (plain or %-encoded).
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#\"'<>]*@")
 
 MiB = 1 << 20
 SHA256_META = "sha256"  # stored as x-amz-meta-sha256
@@ -138,7 +141,8 @@ class S3Storage:
 
     @property
     def endpoint_url(self) -> str:
-        return self.client.meta.endpoint_url
+        """The endpoint as shown and recorded: without a ``user:password@`` someone put in it."""
+        return mask_url_userinfo(self.client.meta.endpoint_url)
 
     def identity(self, *, create: bool) -> str:
         """The bucket, prefix and endpoint: the same objects whichever machine publishes."""
@@ -196,6 +200,11 @@ class S3Storage:
                 raise
             return response["Body"].read(), _unquote(response["ETag"])
 
+    def get_file(self, key: str, dest: Path) -> None:
+        full = self.full_key(key)
+        with self._errors(f"Failed to download {self.bucket}/{full}", key):
+            self.client.download_file(self.bucket, full, str(dest), Config=self.transfer_config)
+
     def put_conditional(self, key: str, data: bytes, *, expected_etag: str | None) -> str:
         """Write only over ``expected_etag`` (or only a new object when None); see module doc."""
         full = self.full_key(key)
@@ -233,13 +242,22 @@ class S3Storage:
             self.client.delete_object(Bucket=self.bucket, Key=full)
 
     def list_keys(self, prefix: str = "") -> list[str]:
+        return sorted(self.inventory(prefix))
+
+    def inventory(self, prefix: str = "") -> dict[str, StoredObject]:
+        """One LIST request per 1,000 keys: sizes and ETags (no SHA-256: that is metadata)."""
         base = f"{self.prefix}/" if self.prefix else ""
         with self._errors(f"Failed to list {self.bucket}/{base}{prefix}", None):
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=base + prefix
             )
-            keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
-        return sorted(key.removeprefix(base) for key in keys)
+            found = {}
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = item["Key"].removeprefix(base)
+                    etag = _unquote(item["ETag"]) if "ETag" in item else None
+                    found[key] = StoredObject(key=key, size=item["Size"], sha256=None, etag=etag)
+        return found
 
     def probe_conditional_writes(self) -> bool:
         """Whether the server refuses a second ``If-None-Match: *`` create (for ``doctor``)."""
@@ -331,7 +349,8 @@ class S3Storage:
         try:
             response = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=full)
         except (ClientError, BotoCoreError) as exc:
-            log.warning("cannot list multipart uploads of %s/%s: %s", self.bucket, full, exc)
+            reason = _redact(str(exc), self.client)
+            log.warning("cannot list multipart uploads of %s/%s: %s", self.bucket, full, reason)
             return []
         return [up["UploadId"] for up in response.get("Uploads", []) if up["Key"] == full]
 
@@ -342,9 +361,11 @@ class S3Storage:
                 log.info("aborted an unfinished multipart upload of %s/%s", self.bucket, full)
             except ClientError as exc:
                 if _code(exc) != "NoSuchUpload":  # ours, completed meanwhile
-                    log.warning("cannot abort upload %s of %s: %s", upload_id, full, exc)
+                    reason = _redact(str(exc), self.client)
+                    log.warning("cannot abort upload %s of %s: %s", upload_id, full, reason)
             except BotoCoreError as exc:
-                log.warning("cannot abort upload %s of %s: %s", upload_id, full, exc)
+                reason = _redact(str(exc), self.client)
+                log.warning("cannot abort upload %s of %s: %s", upload_id, full, reason)
 
     def _verify(
         self,
@@ -381,6 +402,7 @@ class S3Storage:
         except (ClientError, BotoCoreError, S3UploadFailedError, OSError) as exc:
             resource = self.bucket + (f"/{self.full_key(key)}" if key is not None else "")
             reason = _redact(explain(exc, self.bucket, resource, self.endpoint_url), self.client)
+            _redact_chain(exc, self.client)  # -v prints it, and botocore's text has the URL
             raise StorageError(f"{action}: {reason}", original=exc) from exc
 
 
@@ -526,11 +548,34 @@ def _root_cause(exc: BaseException) -> BaseException:
     return seen
 
 
+def mask_url_userinfo(text: str) -> str:
+    """Every ``scheme://user:password@`` in ``text`` as ``scheme://***@``, in whatever encoding.
+
+    >>> mask_url_userinfo('cannot reach "http://KEY:s%2Fcret@127.0.0.1:9/b" or s3://b/k')
+    'cannot reach "http://***@127.0.0.1:9/b" or s3://b/k'
+    """
+    return _URL_USERINFO.sub(r"\1***@", text)
+
+
 def _redact(text: str, client: S3Client) -> str:
     """Belt and braces: no credential ever reaches a message, whatever the server echoed."""
+    text = mask_url_userinfo(text)
     for secret in _credential_strings(client):
-        text = text.replace(secret, "***")
+        for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}:
+            text = text.replace(form, "***")
     return text
+
+
+def _redact_chain(exc: BaseException, client: S3Client) -> None:
+    """Redact the messages of ``exc`` and of the exceptions it came from, for tracebacks."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = tuple(
+            _redact(arg, client) if isinstance(arg, str) else arg for arg in current.args
+        )
+        current = current.__cause__ or current.__context__
 
 
 def _credential_strings(client: S3Client) -> list[str]:

@@ -4,11 +4,18 @@ Files come from the local storage folder at the same paths as under the public U
 feed is served with the public base URL swapped for this server's, so a podcast app on this
 machine can subscribe and download everything from here. Range requests, ETags and HEAD
 come from Werkzeug's ``send_file``, the same code Flask serves files with.
+
+Only what a bucket would hold is served: no hidden names (the ``.dfl-index/`` sidecars, temp
+files), nothing a symlink leads to outside the folder, no key longer than S3 allows. A
+multi-range or malformed ``Range`` is ignored (200, whole file), as S3 does.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,15 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, NotFound
-from werkzeug.security import safe_join
+from werkzeug.http import parse_range_header
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from dfl_audio.errors import ConfigError, StorageError
 from dfl_audio.fsutil import sha256_bytes
 from dfl_audio.mediatypes import cache_control_for, content_type_for
+from dfl_audio.storage import check_key
 
 log = logging.getLogger(__name__)
+
+MAX_KEY_BYTES = 1024  # S3's limit on a key: a longer path names nothing a bucket could hold
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,8 @@ class PreviewApp:
             response = self.respond(request)
         except HTTPException as exc:
             response = exc.get_response(environ)
+        # send_file sets a Date and the server adds its own: a response carries one.
+        response.headers.pop("Date", None)
         return response(environ, start_response)
 
     def respond(self, request: Request) -> Response:
@@ -66,15 +79,39 @@ class PreviewApp:
         key = request.path.lstrip("/")
         if key == self.site.feed_name:
             return self._send(request, BytesIO(self.site.feed_for(self.base_url)), key)
-        path = safe_join(str(self.site.folder), key) if key else None
-        if path is None or not Path(path).is_file() or Path(path).name.startswith("."):
+        path = self.file_for(key)
+        if path is None:
             raise NotFound()
-        return self._send(request, Path(path), key)
+        return self._send(request, path, key)
+
+    def file_for(self, key: str) -> Path | None:
+        """The regular file a bucket would serve at ``key``, or None.
+
+        Hidden names and over-long keys are refused before the filesystem is asked; the path
+        is then resolved (symlinks followed) and must still be a visible file inside the folder.
+        """
+        try:
+            check_key(key)
+        except StorageError:
+            return None
+        if len(key.encode("utf-8", "surrogateescape")) > MAX_KEY_BYTES:
+            return None
+        try:
+            root = self.site.folder.resolve(strict=True)
+            path = (root / key).resolve(strict=True)
+            inside = path.relative_to(root)
+            if not path.is_file():
+                return None
+        except (OSError, ValueError, RuntimeError):  # missing, too long, a loop, outside, NUL
+            return None
+        if any(part.startswith(".") for part in inside.parts):
+            return None  # a symlink inside the folder leading to a hidden file
+        return path
 
     def _send(self, request: Request, body: Path | BytesIO, key: str) -> Response:
         response = send_file(
             body,
-            request.environ,
+            _without_unusable_range(request.environ),
             mimetype=content_type_for(key),
             download_name=Path(key).name,
             as_attachment=False,
@@ -87,10 +124,44 @@ class PreviewApp:
         return response
 
 
+def _without_unusable_range(environ: dict[str, Any]) -> dict[str, Any]:
+    """The request without a ``Range`` S3 would ignore: several ranges, or a malformed one.
+
+    Werkzeug answers both with 416; S3 (and so every listener's app) gets a 200 and the
+    whole object. A single range past the end stays a 416, as on S3.
+    """
+    header = environ.get("HTTP_RANGE")
+    if header is None:
+        return environ
+    parsed = parse_range_header(header)
+    if parsed is not None and len(parsed.ranges) == 1:
+        return environ
+    return {name: value for name, value in environ.items() if name != "HTTP_RANGE"}
+
+
+_BIND_ADVICE = {
+    errno.EADDRINUSE: "stop what is using it, or choose another --port (0 picks a free one)",
+    errno.EACCES: "ports below 1024 need privileges: choose another --port (0 picks a free one)",
+}
+
+
 def start(site: Site, port: int = 0, host: str = "127.0.0.1") -> tuple[BaseWSGIServer, str]:
-    """Start serving in a background thread; returns the server and its base URL."""
+    """Start serving in a background thread; returns the server and its base URL.
+
+    A port that cannot be had (in use, privileged, out of range) is a :class:`ConfigError`.
+    """
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"cannot serve on port {port}: a port is a number from 0 to 65535")
+    try:  # bound here, so a busy port is our one-line error, not Werkzeug's exit
+        listener = socket.create_server((host, port))
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        advice = _BIND_ADVICE.get(exc.errno or 0, "choose another --port (0 picks a free one)")
+        message = f"cannot serve on {host}:{port}: {reason}; {advice}"
+        raise ConfigError(message, original=exc) from exc
     app = PreviewApp(site, base_url="")  # the port is known once the server is bound
-    server = make_server(host, port, app, threaded=True)
-    base_url = app.base_url = f"http://{host}:{server.server_port}/"
+    with listener:  # the server works on its own duplicate of the socket
+        server = make_server(host, port, app, threaded=True, fd=listener.fileno())
+    base_url = app.base_url = f"http://{host}:{server.port}/"
     threading.Thread(target=server.serve_forever, name="dfl-audio-serve", daemon=True).start()
     return server, base_url

@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from dfl_audio.errors import ConfigError, ConflictError, StorageError
-from dfl_audio.fsutil import atomic_write_bytes, sha256_bytes
+from dfl_audio.fsutil import atomic_write_bytes, file_digest, sha256_bytes
+from dfl_audio.keys import check_key as check_key  # re-exported: storage.check_key stays
+from dfl_audio.leftovers import create_temp_file, sweep_tree
 from dfl_audio.models import StorageSettings
 
 try:  # POSIX only; elsewhere conditional writes are atomic per file but not locked.
@@ -82,6 +84,10 @@ class Storage(Protocol):
         """The bytes and their ETag (the token :meth:`put_conditional` expects), or None."""
         ...
 
+    def get_file(self, key: str, dest: Path) -> None:
+        """Copy the object to ``dest`` (streamed: an hour of MP3 never sits in memory)."""
+        ...
+
     def put_conditional(self, key: str, data: bytes, *, expected_etag: str | None) -> str:
         """Write only if ``key`` still has ``expected_etag`` (None: only if it does not exist);
         returns the new ETag, raises :class:`ConflictError` when someone else wrote first."""
@@ -95,24 +101,11 @@ class Storage(Protocol):
         """Every key under ``prefix``, sorted."""
         ...
 
-
-def check_key(key: str) -> str:
-    """Refuse keys that could escape the folder or hide among sidecars; returns the key.
-
-    >>> check_key("audio/ep-1a2b.mp3")
-    'audio/ep-1a2b.mp3'
-    >>> check_key("../etc/passwd")
-    Traceback (most recent call last):
-    ...
-    dfl_audio.errors.StorageError: invalid storage key '../etc/passwd': ...
-    """
-    parts = key.split("/")
-    if not key or "\\" in key or any(not part or part.startswith(".") for part in parts):
-        raise StorageError(
-            f"invalid storage key {key!r}: use '/'-separated names that are not empty "
-            "and do not start with '.'"
-        )
-    return key
+    def inventory(self, prefix: str = "") -> dict[str, StoredObject]:
+        """Every key under ``prefix`` with its size and whatever checksum comes cheaply (one
+        LIST per 1,000 keys on S3: size and ETag; a stat and the sidecar locally): enough to
+        notice, on every run, an object deleted or altered behind our back."""
+        ...
 
 
 def same_content(existing: StoredObject | None, size: int, sha256: str) -> bool:
@@ -150,14 +143,22 @@ class LocalStorage:
 
     A sidecar records the file's size, mtime and inode next to its SHA-256, so a file replaced
     behind our back (or a crash between the two writes) makes the hash unknown, never wrong.
+    Files get the umask's mode (0644 by default): the folder is meant to be served as is.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.description = f"local folder {root}/"
+        self._tidied = False
 
     def path_for(self, key: str) -> Path:
         return self.root / check_key(key)
+
+    def _tidy(self) -> None:
+        """Before the first write: remove temp files that killed runs left in the folder."""
+        if not self._tidied:
+            self._tidied = True
+            sweep_tree(self.root, hidden_dirs=(INDEX_DIR,))
 
     def identity(self, *, create: bool) -> str:
         """A random id kept inside the folder: a new, emptied or re-cloned folder has another
@@ -169,6 +170,7 @@ class LocalStorage:
             if not create:
                 return "local:unmarked"
         with _wrap_os_errors(f"Failed to mark {self.description} as dfl-audio storage"):
+            self._tidy()
             atomic_write_bytes(marker, uuid.uuid4().hex.encode())
         return self.identity(create=False)
 
@@ -188,6 +190,7 @@ class LocalStorage:
     ) -> tuple[StoredObject, bool]:
         target = self.path_for(key)
         with _wrap_os_errors(f"Failed to store {path} as {target}"):
+            self._tidy()
             existing = self.head(key)
             if same_content(existing, path.stat().st_size, sha256):
                 assert existing is not None
@@ -199,6 +202,7 @@ class LocalStorage:
         target = self.path_for(key)
         sha256 = sha256_bytes(data)
         with _wrap_os_errors(f"Failed to write {target}"):
+            self._tidy()
             existing = self.head(key)
             if same_content(existing, len(data), sha256):
                 assert existing is not None
@@ -217,10 +221,16 @@ class LocalStorage:
             raise StorageError(f"Failed to read {path}: {exc}", original=exc) from exc
         return data, sha256_bytes(data)
 
+    def get_file(self, key: str, dest: Path) -> None:
+        path = self.path_for(key)
+        with _wrap_os_errors(f"Failed to read {path}"):
+            shutil.copyfile(path, dest)
+
     def put_conditional(self, key: str, data: bytes, *, expected_etag: str | None) -> str:
         """Compare-and-swap on the content hash, under a lock shared by local processes."""
         target = self.path_for(key)
         with _wrap_os_errors(f"Failed to write {target}"), self._lock():
+            self._tidy()
             current = self.get(key)
             current_etag = current[1] if current else None
             if current_etag != expected_etag:
@@ -232,6 +242,7 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         path = self.path_for(key)
         with _wrap_os_errors(f"Failed to delete {path}"):
+            self._tidy()
             self._drop_sidecar(key)
             path.unlink(missing_ok=True)
             _prune_empty_dirs(path.parent, self.root)
@@ -248,16 +259,50 @@ class LocalStorage:
                     keys.append(key)
         return sorted(keys)
 
+    def inventory(self, prefix: str = "") -> dict[str, StoredObject]:
+        """Size and SHA-256 of every stored file. A file whose sidecar went stale (touched,
+        copied with the folder, or altered) is hashed again: local reads are cheap next to
+        publishing a wrong file. The sidecar is refreshed only when it was merely stale."""
+        found = {}
+        with _wrap_os_errors(f"Failed to list {self.description}"):
+            for key in self.list_keys(prefix):
+                stored = self.head(key)
+                if stored is not None and stored.sha256 is None:
+                    stored = self._rehash(key)
+                if stored is not None:
+                    found[key] = stored
+        return found
+
+    def _rehash(self, key: str) -> StoredObject | None:
+        """The file's real SHA-256 (its sidecar was stale), recorded again for next time."""
+        path = self.path_for(key)
+        try:
+            stat = path.stat()
+            sha256 = file_digest(path)
+        except FileNotFoundError:
+            return None
+        if self._sidecar_record(key).get("sha256") == sha256:  # a copy or a touch, same bytes
+            self._write_sidecar(key, sha256, stat)
+        return StoredObject(key=key, size=stat.st_size, sha256=sha256, etag=sha256)
+
     # -- sidecars ---------------------------------------------------------------------------
 
     def _sidecar(self, key: str) -> Path:
         return self.root / INDEX_DIR / f"{key}.json"
 
-    def _read_sidecar(self, key: str, stat: os.stat_result) -> str | None:
+    def _sidecar_record(self, key: str) -> dict[str, object]:
         try:
             record = json.loads(self._sidecar(key).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return None
+            return {}
+        return record if isinstance(record, dict) else {}
+
+    def _write_sidecar(self, key: str, sha256: str, stat: os.stat_result) -> None:
+        record = {"sha256": sha256, "stamp": _stamp(stat)}
+        atomic_write_bytes(self._sidecar(key), json.dumps(record).encode())
+
+    def _read_sidecar(self, key: str, stat: os.stat_result) -> str | None:
+        record = self._sidecar_record(key)
         if record.get("stamp") != _stamp(stat):
             log.debug("sidecar of %s is stale; its SHA-256 is unknown", key)
             return None
@@ -283,9 +328,7 @@ class LocalStorage:
 
     def _finish(self, key: str, sha256: str, size: int) -> StoredObject:
         """Record the hash of what was just written, then verify it by reading it back."""
-        stat = self.path_for(key).stat()
-        record = {"sha256": sha256, "stamp": _stamp(stat)}
-        atomic_write_bytes(self._sidecar(key), json.dumps(record).encode())
+        self._write_sidecar(key, sha256, self.path_for(key).stat())
         stored = self.head(key)
         if stored is None or stored.size != size or stored.sha256 != sha256:
             raise StorageError(f"Failed to verify {self.path_for(key)}: read back {stored}")
@@ -316,10 +359,11 @@ def _wrap_os_errors(action: str) -> Iterator[None]:
 def _copy_atomic(
     source: Path, target: Path, progress: Progress | None, *, before_replace: Callable[[str], None]
 ) -> None:
-    """Copy via a temp file in the target's folder, fsync, let ``before_replace`` check the
-    copy's SHA-256 (it may raise), then rename over the target."""
+    """Copy via a temp file in the target's folder (named for its owner, see
+    :mod:`dfl_audio.leftovers`), fsync, let ``before_replace`` check the copy's SHA-256 (it may
+    raise), then rename over the target."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_path = create_temp_file(target)
     try:
         with source.open("rb") as src, os.fdopen(fd, "wb") as dst:
             digest = hashlib.sha256()
@@ -327,9 +371,9 @@ def _copy_atomic(
             dst.flush()
             os.fsync(dst.fileno())
         before_replace(digest.hexdigest())
-        os.replace(tmp_name, target)
+        os.replace(tmp_path, target)
     except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+        tmp_path.unlink(missing_ok=True)
         raise
 
 

@@ -9,6 +9,8 @@ This is the only module that writes ID3; mutagen's exceptions become
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import urllib.parse
 from collections.abc import Callable
@@ -149,6 +151,26 @@ def ascii_url(url: str) -> str:
     return urllib.parse.quote(url, safe=_URL_SAFE)
 
 
+TAGS_VERSION = 1  # bump when build_frames writes something else from the same inputs
+
+
+def tag_digest(src: TagSource, cover_digest: str | None) -> str:
+    """One hash of everything the tag is made from (the cover by its source file's digest):
+    when it changes, the published MP3 is re-tagged."""
+    chapters = [
+        (chapter.start, chapter.title, chapter.url) for chapter in src.episode.meta.chapters
+    ]
+    made_of = {
+        "version": TAGS_VERSION,
+        "text": _text_values(src),
+        "notes": _notes(src),
+        "cover": cover_digest,
+        "chapters": chapters,
+        "feed": src.feed_url,
+    }
+    return hashlib.sha256(json.dumps(made_of, sort_keys=True).encode()).hexdigest()
+
+
 def build_frames(src: TagSource, cover_jpeg: bytes | None) -> list[Frame]:
     """Every frame of the tag, in a stable order; pure, so it is tested without files."""
     frames: list[Frame] = [_text_frame(frame_id, value) for frame_id, value in _text_values(src)]
@@ -215,7 +237,7 @@ def chapter_problem(episode: Episode, duration: float) -> str | None:
         return None
     return (
         f"chapter {late[0].title!r} starts at {late[0].start:g} s, "
-        f"not before the end of the audio ({duration:g} s)"
+        f"not before the end of the audio ({duration:.1f} s)"
     )
 
 
@@ -251,8 +273,8 @@ def write_tags(
     so the file carries exactly the frames built here.
     """
     problem = chapter_problem(episode, duration)
-    if problem:
-        raise AudioError(problem, path=mp3)
+    if problem:  # the plan checked the source already; the episode file is what to fix
+        raise AudioError(f"chapters: {problem}", path=episode.path)
     src = TagSource(show=show, episode=episode, duration=duration, feed_url=feed_url)
     frames = build_frames(src, cover_jpeg)
     _mutagen_call("read the MP3", mp3, MP3, mp3)  # refuse a file that is not MPEG audio

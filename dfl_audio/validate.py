@@ -114,21 +114,31 @@ def episode_file_problems(root: Path, parsed: Parsed[Episode], show: Show | None
 
 
 def catalog_problems(parsed: Iterable[Parsed[Episode]]) -> list[Problem]:
-    """Slugs, GUIDs and season/episode numbers must each belong to one episode file."""
+    """Slugs, GUIDs and season/episode numbers must each belong to one episode file.
+
+    GUIDs are compared ignoring letter case: some podcast apps and databases do, and would
+    merge the two episodes (a GUID's case also changes when a UUID is retyped).
+    """
     problems: list[Problem] = []
-    owners: dict[tuple[str, object], str] = {}
+    owners: dict[tuple[str, object], tuple[str, object]] = {}
     for item in parsed:
         if item.item is None:
             continue
         meta = item.item.meta
-        keys: list[tuple[str, object]] = [("slug", item.item.slug), ("guid", meta.guid)]
+        keys: list[tuple[str, object, object]] = [
+            ("slug", item.item.slug, item.item.slug),
+            ("guid", meta.guid.casefold(), meta.guid),
+        ]
         if meta.episode is not None:
-            keys.append(("episode", (meta.season, meta.episode)))
-        for field, value in keys:
-            first = owners.setdefault((field, value), item.rel)
+            numbering = _numbering(meta.season, meta.episode)
+            keys.append(("episode", (meta.season, meta.episode), numbering))
+        for field, key, shown in keys:
+            first, first_shown = owners.setdefault((field, key), (item.rel, shown))
             if first != item.rel:
-                shown = value if field != "episode" else _numbering(meta.season, meta.episode)
-                problems.append(_at(item, field, f"{shown} is already used by {first}"))
+                how = f" as {first_shown} (GUIDs are compared ignoring case)"
+                same = first_shown == shown
+                message = f"{shown} is already used by {first}" + ("" if same else how)
+                problems.append(_at(item, field, message))
     return problems
 
 

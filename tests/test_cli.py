@@ -114,10 +114,12 @@ def test_new_scaffolds_a_valid_draft_with_a_fresh_guid(project: Project) -> None
 def test_doctor_on_local_storage(project: Project) -> None:
     code, out, err = invoke(project, "doctor")
     lines = out.splitlines()
-    assert (code, err, len(lines)) == (0, "", 3), out
+    assert (code, err, len(lines)) == (0, "", 4), out
     assert re.fullmatch(r"ok   ffmpeg: \S+ .*\((system|imageio-ffmpeg): .*ffmpeg.*\)", lines[0])
     assert lines[1].startswith("ok   storage writable: wrote dfl-audio-doctor/")
-    assert lines[2] == (
+    storage = project.root / "storage"
+    assert lines[2] == f"ok   storage permissions: every file in {storage} is readable by others"
+    assert lines[3] == (
         "ok   public URL: local folder: preview with dfl-audio serve; "
         "deploy it at https://audio.depthfirstlearning.com/"
     )

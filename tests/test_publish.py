@@ -8,6 +8,7 @@ decoded and re-measured by ffmpeg, the ID3 tags read back by mutagen.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -25,7 +26,7 @@ from project_fixtures import SAMPLE_EPISODE, edit, project
 from dfl_audio import audio, episode_audio, publish
 from dfl_audio.cli import cli
 from dfl_audio.episodes import Project
-from dfl_audio.errors import AudioError, FeedError
+from dfl_audio.errors import EpisodeError, FeedError
 from dfl_audio.models import AudioSettings
 from dfl_audio.publish import RunOptions, run
 from dfl_audio.state import load_state
@@ -146,20 +147,46 @@ def test_republish_of_unchanged_episode_does_nothing(project: Project) -> None:
     assert (project.root / FEED).read_bytes() == feed_before
 
 
-def test_metadata_edit_changes_feed_not_audio(project: Project) -> None:
+def _mpeg_frames(mp3: Path) -> bytes:
+    """The audio without its ID3v2 tag (the tag's size is in its 10-byte header)."""
+    data = mp3.read_bytes()
+    assert data[:3] == b"ID3"
+    size = 0
+    for byte in data[6:10]:  # a synchsafe integer: 7 bits per byte
+        size = (size << 7) | byte
+    return data[10 + size :]
+
+
+def test_metadata_edit_retags_the_mp3_without_re_encoding(project: Project) -> None:
     publish_now(project)
-    key_before = (
-        load_state(project.root / "feeds/interviews.published.json").episodes[GUID].audio_key
-    )
+    state_path = project.root / "feeds/interviews.published.json"
+    before = load_state(state_path).episodes[GUID]
+    old_mp3 = project.root / "storage" / before.audio_key
+    frames_before = _mpeg_frames(old_mp3)
     edit(project.root / SAMPLE_EPISODE, 'title: "Welcome to', 'title: "Hello & welcome to')
+    edit(project.root / SAMPLE_EPISODE, "title: Welcome\n", "title: Hello\n")  # a chapter
     result = publish_now(project)
-    assert [plan.action for plan in result.plans] == ["current"]
-    assert [entry.title for entry in result.diff.changed] == [
-        "Hello & welcome to the Depth First Learning Interviews"
+    assert [(plan.action, plan.reason) for plan in result.plans] == [
+        ("retag", "the metadata in its ID3 tags changed")
     ]
+    after = load_state(state_path).episodes[GUID]
+    assert after.audio_key != before.audio_key and after.guid == before.guid
+    new_mp3 = project.root / "storage" / after.audio_key
+    assert _mpeg_frames(new_mp3) == frames_before  # the audio frames, byte for byte
+    tags = ID3(new_mp3)
+    assert str(tags["TIT2"]) == "Hello & welcome to the Depth First Learning Interviews"
+    chapter_titles = [str(frame.sub_frames["TIT2"]) for frame in tags.getall("CHAP")]
+    assert chapter_titles[0] == "Hello"
+    assert after.audio_bytes == new_mp3.stat().st_size
     feed = parsed_feed(project)
     assert feed["episodes"][0]["guid"] == GUID
-    assert feed["episodes"][0]["enclosures"][0]["url"].endswith(key_before)
+    assert feed["episodes"][0]["enclosures"][0]["url"].endswith(after.audio_key)
+    assert feed["episodes"][0]["enclosures"][0]["file_size"] == after.audio_bytes
+    assert old_mp3.is_file()  # superseded: deleted only after the grace period
+    files = stored_files(project)
+    again = publish_now(project)
+    assert [plan.action for plan in again.plans] == ["current"]
+    assert stored_files(project) == files and not again.feed_changed
 
 
 def test_new_recording_gets_a_new_url_and_keeps_the_guid(project: Project) -> None:
@@ -238,7 +265,7 @@ def test_bad_audio_leaves_storage_and_feed_untouched(
     project: Project, content: bytes, message: str
 ) -> None:
     (project.root / "episodes/audio/sample-clip.mp3").write_bytes(content)
-    with pytest.raises(AudioError) as error:
+    with pytest.raises(EpisodeError) as error:  # found by the plan, before any work
         publish_now(project)
     assert "episodes/audio/sample-clip.mp3" in str(error.value)
     assert message in str(error.value)
@@ -250,7 +277,8 @@ def test_bad_audio_leaves_storage_and_feed_untouched(
 def test_interrupted_publish_leaves_nothing_and_recovers(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    temp_before = set(Path(tempfile.gettempdir()).glob("dfl-audio-*"))
+    ours = f"dfl-audio-{os.getpid()}-*"  # other processes' work folders come and go meanwhile
+    temp_before = set(Path(tempfile.gettempdir()).glob(ours))
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -261,7 +289,7 @@ def test_interrupted_publish_leaves_nothing_and_recovers(
     monkeypatch.undo()
     assert stored_files(project) == {}
     assert not (project.root / FEED).exists()
-    assert set(Path(tempfile.gettempdir()).glob("dfl-audio-*")) == temp_before
+    assert set(Path(tempfile.gettempdir()).glob(ours)) == temp_before
     result = publish_now(project)
     assert [plan.action for plan in result.plans] == ["encode"]
     assert [e["guid"] for e in parsed_feed(project)["episodes"]] == [GUID]
@@ -269,9 +297,7 @@ def test_interrupted_publish_leaves_nothing_and_recovers(
 
 def test_dry_run_changes_nothing(project: Project) -> None:
     result = publish_now(project, dry_run=True)
-    assert [(plan.action, plan.reason) for plan in result.plans] == [
-        ("encode", "not published yet")
-    ]
+    assert [(plan.action, plan.reason) for plan in result.plans] == [("encode", "new episode")]
     assert stored_files(project) == {}
     assert not (project.root / "feeds/interviews.xml").exists()
 
@@ -401,9 +427,7 @@ def test_a_fresh_or_emptied_storage_folder_gets_everything_again(project: Projec
     publish_now(project)
     shutil.rmtree(project.root / "storage")
     result = publish_now(project)
-    assert [(plan.action, plan.reason) for plan in result.plans] == [
-        ("encode", "not published yet")
-    ]
+    assert [(plan.action, plan.reason) for plan in result.plans] == [("encode", "new episode")]
     feed = (project.root / FEED).read_bytes()
     for key in re.findall(rb'(?:url|href)="https://audio\.depthfirstlearning\.com/([^"]+)"', feed):
         assert (project.root / "storage" / key.decode()).is_file(), key

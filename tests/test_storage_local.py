@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import os
+import shutil
+import stat
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from project_fixtures import REPO
 
+from dfl_audio.cli import cli
 from dfl_audio.errors import ConfigError, ConflictError, StorageError
-from dfl_audio.fsutil import sha256_bytes, sha256_file
+from dfl_audio.fsutil import atomic_write_bytes, sha256_bytes, sha256_file
+from dfl_audio.leftovers import temp_name
 from dfl_audio.models import StorageSettings
 from dfl_audio.storage import INDEX_DIR, LocalStorage, open_storage
 
@@ -153,3 +163,120 @@ def test_open_storage_picks_the_backend(tmp_path: Path):
         open_storage("ftp://host/x", root=tmp_path, settings=settings)
     with pytest.raises(ConfigError, match="bucket name"):
         open_storage("s3://Bad_Bucket/x", root=tmp_path, settings=settings)
+
+
+# -- file modes: the folder is meant to be copied to a web server that runs as another user --
+
+
+@pytest.fixture(params=[0o022, 0o027, 0o002], ids=["umask022", "umask027", "umask002"])
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    previous = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(previous)
+
+
+def modes_under(root: Path) -> dict[str, int]:
+    """Every regular file under ``root`` (hidden ones too) → its permission bits."""
+    return {
+        path.relative_to(root).as_posix(): stat.S_IMODE(path.stat().st_mode)
+        for path in root.rglob("*")
+        if path.is_file()
+    }
+
+
+def test_every_file_storage_writes_follows_the_umask(
+    storage: LocalStorage, audio: Path, umask: int
+) -> None:
+    storage.identity(create=True)
+    storage.put_file("audio/ep-1.mp3", audio, sha256=sha256_file(audio))
+    storage.put_bytes("chapters/ep-1.json", b"{}")
+    etag = storage.put_conditional("feed.xml", b"<rss>1</rss>", expected_etag=None)
+    storage.put_conditional("feed.xml", b"<rss>2</rss>", expected_etag=etag)  # a replacement
+    modes = modes_under(storage.root)
+    expected = 0o666 & ~umask
+    assert {
+        "audio/ep-1.mp3",
+        "chapters/ep-1.json",
+        "feed.xml",
+        f"{INDEX_DIR}/storage-id",
+        f"{INDEX_DIR}/audio/ep-1.mp3.json",
+        f"{INDEX_DIR}/feed.xml.json",
+    } <= set(modes)
+    assert modes == dict.fromkeys(modes, expected)
+
+
+def test_atomic_writes_follow_the_umask_even_over_a_private_file(tmp_path: Path, umask: int):
+    target = tmp_path / "feeds" / "interviews.published.json"
+    target.parent.mkdir()
+    target.write_bytes(b"{}")
+    target.chmod(0o600)  # as versions that wrote with mkstemp left it
+    atomic_write_bytes(target, b'{"version": 1}')
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temp file left
+
+
+def test_a_killed_runs_temp_files_are_removed_by_the_next_write(
+    storage: LocalStorage, tmp_path: Path
+) -> None:
+    """Temp files whose owner is gone go on the first write; a live owner's stay."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **_OUT)
+    dead_pid = int(dead.stdout)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        leftovers = [
+            storage.root / "audio" / temp_name("ep-1.mp3", pid=dead_pid),
+            storage.root / temp_name("feed.xml", pid=dead_pid),
+            storage.root / INDEX_DIR / "audio" / temp_name("ep-1.mp3.json", pid=dead_pid),
+        ]
+        concurrent = storage.root / "audio" / temp_name("ep-2.mp3", pid=live.pid)
+        not_ours = storage.root / "audio" / ".ep-3.mp3.tmp"
+        for path in [*leftovers, concurrent, not_ours]:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"partial")
+        storage.put_bytes("chapters/ep-1.json", b"{}")
+        assert [path for path in leftovers if path.exists()] == []
+        assert concurrent.exists() and not_ours.exists()
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_doctor_names_a_file_others_cannot_read_and_the_fix(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "episodes", tmp_path / "episodes")
+    root = tmp_path / "storage"
+    (root / "audio").mkdir(parents=True)
+    (root / "audio" / "ep-1.mp3").write_bytes(b"mp3")
+    (root / "audio" / "ep-2.mp3").write_bytes(b"mp3")
+    (root / "audio" / "ep-1.mp3").chmod(0o600)
+    (root / "audio" / "ep-2.mp3").chmod(0o640)
+    result = CliRunner().invoke(cli, ["--root", str(tmp_path), "doctor"])
+    assert result.exit_code == 1
+    assert (
+        f"FAIL storage permissions: {root}/audio/ep-1.mp3 is not readable by others (mode 0600) "
+        "(and 1 more): a web server running as another user will answer 403; fix with: "
+        f"chmod -R a+rX {root}\n"
+    ) in result.stdout
+    subprocess.run(["chmod", "-R", "a+rX", str(root)], check=True)
+    fixed = CliRunner().invoke(cli, ["--root", str(tmp_path), "doctor"])
+    assert fixed.exit_code == 0, fixed.output
+    assert f"ok   storage permissions: every file in {root} is readable by others" in fixed.stdout
+
+
+def test_doctor_warns_when_the_umask_makes_new_files_private(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "episodes", tmp_path / "episodes")
+    (tmp_path / "storage").mkdir(mode=0o755)  # what is there is fine: only new files are not
+    previous = os.umask(0o077)
+    try:
+        result = CliRunner().invoke(cli, ["--root", str(tmp_path), "doctor"])
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 1
+    assert (
+        "FAIL storage permissions: new files are created mode 0600, private to you: "
+        "run dfl-audio with umask 022\n"
+    ) in result.stdout
+
+
+_OUT: dict[str, Any] = {"capture_output": True, "text": True, "check": True}

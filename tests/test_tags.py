@@ -324,7 +324,7 @@ def test_a_chapter_after_the_end_is_refused(mp3: Path) -> None:
         AudioError, match=r"chapter 'Late' starts at 3 s, not before the end"
     ) as caught:
         tag(mp3, make_show(), episode, None)
-    assert caught.value.path == str(mp3)
+    assert caught.value.path == episode.path  # the file to fix, not the temp MP3
     assert mp3.read_bytes() == before
 
 

@@ -38,6 +38,14 @@ class IirFilter:
         self._y_tail = np.zeros((self.order, channels))
         self._band = np.zeros((self.order + 1, 0), order="F")
 
+    def settle(self, level: FloatArray) -> None:
+        """Start as if every channel had always been at ``level`` (one value per channel):
+        the steady state, so a recording that starts off zero (a DC offset, a cut in the
+        middle of a word) gets no step at its first sample (scipy's ``lfilter_zi`` idea)."""
+        gain = float(np.sum(self.b) / np.sum(self.a))
+        self._x_tail[:] = np.asarray(level, dtype=np.float64)[None, :]
+        self._y_tail[:] = gain * self._x_tail
+
     def _band_for(self, n: int) -> FloatArray:
         if self._band.shape[1] < n:
             band = np.empty((self.order + 1, n), order="F")

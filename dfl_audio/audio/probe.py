@@ -7,12 +7,13 @@ non-audio a file is. The full decode in the measure pass is the final judge of c
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from dfl_audio import ffmpeg
+from dfl_audio.audio.wav import wav_data
 from dfl_audio.errors import AudioError
 from dfl_audio.tags import StreamFacts, stream_facts
 
@@ -43,7 +44,7 @@ def probe(path: Path) -> AudioProbe:
     if facts.sample_rate <= 0 or facts.channels <= 0:
         raise AudioError("no audio: unknown sample rate or channel count", path)
     if facts.container == "wav":
-        _check_wav_length(path, facts)
+        facts = _wav_length(path, facts)
     return facts
 
 
@@ -127,16 +128,19 @@ def _merge(fromffmpeg: AudioProbe, tagged: StreamFacts) -> AudioProbe:
     )
 
 
-def _check_wav_length(path: Path, facts: AudioProbe) -> None:
-    """A WAV whose header promises more data than the file holds was cut short."""
-    bits = facts.bits_per_sample or 16
-    bytes_per_second = facts.sample_rate * facts.channels * bits / 8
-    if bytes_per_second <= 0:
-        return
-    possible = os.path.getsize(path) / bytes_per_second
-    if facts.duration > possible + 0.05 and facts.duration < 0xFFFFFFF0 / bytes_per_second:
+def _wav_length(path: Path, facts: AudioProbe) -> AudioProbe:
+    """The duration a WAV's data really holds: all of it when the header says "unknown"
+    (written to a pipe: the header's 0xFFFFFFFF is no length), an error when the header
+    promises more than the file holds (a copy cut short)."""
+    data = wav_data(path)
+    if data is None:  # RF64 and other headers we do not read: ffmpeg's decode is the judge
+        return facts
+    if data.truncated and data.seconds(data.declared) > data.seconds(data.available) + 0.05:
         raise AudioError(
-            f"truncated WAV: header says {facts.duration:.2f} s but the file holds at most "
-            f"{possible:.2f} s",
+            f"truncated WAV: header says {data.seconds(data.declared):.2f} s but the file holds "
+            f"at most {data.seconds(data.available):.2f} s",
             path,
         )
+    if data.streamed:
+        return dataclasses.replace(facts, duration=data.seconds(data.size))
+    return facts

@@ -88,9 +88,13 @@ class Conditioner:
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.channels = channels
         self._highpass: IirFilter = highpass(sample_rate, tuning.HIGHPASS_HZ, channels)
+        self._started = False
 
     def process(self, chunk: Frames) -> Frames:
         matched = match_channels(chunk, self.channels)
+        if not self._started and len(matched):
+            self._highpass.settle(matched[0])  # a DC offset must not start with a thump
+            self._started = True
         return self._highpass.process(matched)
 
 

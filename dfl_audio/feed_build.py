@@ -1,0 +1,74 @@
+"""The feed a show, its episode files and the publish state make: items with absolute URLs.
+
+Pure: the feed a run will write and the one ``feed --check`` and ``serve`` compare against
+come from this one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from dfl_audio.feed import render_feed
+from dfl_audio.models import Episode, FeedItem, Show
+from dfl_audio.state import PublishState
+
+
+def feed_items(
+    show: Show, episodes: Sequence[Episode], state: PublishState, now: datetime
+) -> list[FeedItem]:
+    """Due episodes that have published audio, with absolute URLs for everything stored."""
+    url = public_url_maker(show)
+    items = []
+    for episode in episodes:
+        record = state.episodes.get(episode.meta.guid)
+        if record is None or not episode.is_due(now) or episode.meta.guid in state.withdrawn:
+            continue
+        items.append(
+            FeedItem(
+                episode=episode,
+                audio_url=enclosure_url(show, record.audio_key),
+                audio_bytes=record.audio_bytes,
+                duration=record.duration,
+                chapters_url=url(record.chapters_key),
+                transcript_url=url(record.transcript_key),
+                transcript_type=record.transcript_type,
+                image_url=url(record.artwork_key),
+            )
+        )
+    return items
+
+
+def public_url_maker(show: Show) -> Callable[[str | None], str | None]:
+    """Keys → public URLs under the show's storage base URL."""
+
+    def make(key: str | None) -> str | None:
+        return show.public_url + key if key else None
+
+    return make
+
+
+def enclosure_url(show: Show, key: str) -> str:
+    """The audio URL, behind the analytics prefix (e.g. OP3) when the show uses one.
+
+    Analytics services take the real URL without its scheme after their prefix.
+    """
+    real = show.public_url + key
+    prefix = show.storage.analytics_prefix
+    if not prefix:
+        return real
+    return prefix.rstrip("/") + "/" + real.split("://", 1)[1]
+
+
+def last_build(items: Sequence[FeedItem], state: PublishState) -> datetime | None:
+    """The newest change the inputs record: deterministic, never the wall clock."""
+    stamps = [item.episode.meta.date for item in items]
+    stamps += [state.episodes[item.episode.meta.guid].published_at for item in items]
+    return max(stamps) if stamps else None
+
+
+def render(show: Show, episodes: Sequence[Episode], state: PublishState, now: datetime) -> bytes:
+    """The feed these episodes and this state produce."""
+    items = feed_items(show, episodes, state, now)
+    image_url = show.public_url + (state.show_artwork_key or show.artwork)
+    return render_feed(show, items, image_url=image_url, last_build=last_build(items, state))

@@ -1,0 +1,126 @@
+"""The small files an episode points to besides its audio: chapters, transcript, artwork.
+
+They follow the metadata: on every run their content keys are worked out from the episode
+files (pure, so ``--dry-run`` and the refusal checks see the feed the run will write), and
+whatever the storage does not hold yet is stored — never touching the published audio.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from dfl_audio.episode_audio import content_key, shifted_episode
+from dfl_audio.episodes import Project
+from dfl_audio.feed import chapters_json
+from dfl_audio.fsutil import file_digest, sha256_bytes
+from dfl_audio.models import Episode, Show
+from dfl_audio.state import PublishState
+from dfl_audio.storage import Storage
+from dfl_audio.storage_check import Inventory, holds
+from dfl_audio.transcripts import shift_transcript
+from dfl_audio.validate import transcript_type
+
+
+@dataclass(frozen=True)
+class SideFile:
+    """One object to store: bytes made here, or a repository file as it is."""
+
+    key: str
+    sha256: str
+    size: int
+    data: bytes | None = None
+    path: Path | None = None
+
+    def md5(self) -> str:
+        if self.data is not None:
+            return hashlib.md5(self.data).hexdigest()
+        assert self.path is not None
+        return _file_md5(self.path, self.sha256)
+
+
+def side_files(
+    project: Project, show: Show, episodes: Sequence[Episode], state: PublishState
+) -> tuple[PublishState, list[SideFile]]:
+    """``state`` with every published episode's side keys as its metadata gives them now,
+    and the files those keys name."""
+    files: dict[str, SideFile] = {}
+    digests: dict[str, tuple[str, int]] = {}  # one hash per repository file (shared artwork)
+
+    def add(item: SideFile) -> str:
+        files[item.key] = item
+        return item.key
+
+    def repo_file(folder: str, stem: str, rel: str) -> SideFile:
+        if rel not in digests:
+            path = project.root / rel
+            digests[rel] = (file_digest(path), path.stat().st_size)
+        digest, size = digests[rel]
+        key = content_key(folder, stem, digest, PurePosixPath(rel).suffix.lower())
+        return SideFile(key, digest, size, path=project.root / rel)
+
+    new = state.model_copy(update={"episodes": dict(state.episodes)})
+    new.show_artwork_key = add(repo_file("art", "show", show.artwork))
+    for episode in episodes:
+        record = state.episodes.get(episode.meta.guid)
+        if record is None:
+            continue
+        meta = shifted_episode(episode, record.intro_seconds).meta
+        chapters = (
+            _bytes_file(episode.slug, ".chapters.json", chapters_json(meta.chapters))
+            if meta.chapters
+            else None
+        )
+        transcript = None
+        if meta.transcript and record.intro_seconds:
+            transcript = _shifted_transcript(
+                project, episode.slug, meta.transcript, record.intro_seconds
+            )
+        elif meta.transcript:
+            transcript = repo_file("audio", episode.slug, meta.transcript)
+        artwork = repo_file("art", episode.slug, meta.artwork) if meta.artwork else None
+        new.episodes[meta.guid] = record.model_copy(
+            update={
+                "episode_path": episode.path,
+                "chapters_key": add(chapters) if chapters else None,
+                "transcript_key": add(transcript) if transcript else None,
+                "transcript_type": transcript_type(meta.transcript) if meta.transcript else None,
+                "artwork_key": add(artwork) if artwork else None,
+            }
+        )
+    return new, list(files.values())
+
+
+def store_side_files(storage: Storage, files: Sequence[SideFile], inventory: Inventory) -> int:
+    """Store what the listing does not show stored already; returns how many were written."""
+    written = 0
+    for item in files:
+        if holds(inventory.get(item.key), item.size, item.sha256, item.md5):
+            continue
+        if item.data is not None:
+            storage.put_bytes(item.key, item.data)
+        else:
+            assert item.path is not None
+            storage.put_file(item.key, item.path, sha256=item.sha256)
+        written += 1
+    return written
+
+
+def _shifted_transcript(project: Project, slug: str, rel: str, seconds: float) -> SideFile:
+    """The transcript as published: its cues moved by the intro the stored audio starts with."""
+    data = shift_transcript((project.root / rel).read_bytes(), rel, seconds)
+    return _bytes_file(slug, PurePosixPath(rel).suffix.lower(), data)
+
+
+@functools.lru_cache(maxsize=64)
+def _file_md5(path: Path, sha256: str) -> str:
+    """Once per file content: a show's artwork may stand for a thousand episodes."""
+    return file_digest(path, "md5")
+
+
+def _bytes_file(slug: str, suffix: str, data: bytes) -> SideFile:
+    digest = sha256_bytes(data)
+    return SideFile(content_key("audio", slug, digest, suffix), digest, len(data), data=data)
