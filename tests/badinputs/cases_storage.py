@@ -155,7 +155,12 @@ LOCAL_CASES = [
         "audio_truncated",
         damage_stored_audio(lambda path: path.write_bytes(path.read_bytes()[:1000])),
     ),
-    _repair("audio_deleted.feed", damage_stored_audio(lambda path: path.unlink()), ("feed",)),
+    Case(  # feed stores no audio: it must refuse, and say to run publish
+        "storage.audio_deleted.feed_refuses",
+        "storage",
+        ("feed",),
+        damage_stored_audio(lambda path: path.unlink()),
+    ),
     _repair("chapters_deleted", _first_stored("chapters")),
     _repair("artwork_deleted", _first_stored("artwork")),
     _repair("storage_id_deleted", remove("storage/.dfl-index/storage-id")),
