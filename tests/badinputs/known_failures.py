@@ -11,7 +11,6 @@ merges (main at 5eedff1) 107 cases were listed here; after them (main at bded67d
 from __future__ import annotations
 
 AFTER_SIDE_EFFECTS = "refused only after writing (item 1: preflight)"
-RGW_UNRECORDED = "golden not recorded yet: needs Ceph RGW (scripts/ci_s3.sh)"
 TRANSCRIPT_UNCHECKED = "a transcript is parsed only when an intro moves it; else published as is"
 NEW_INVALID = "`new` writes an episode file that does not validate"
 UNCLEAR = "the message is unclear or names no file and field"
@@ -21,8 +20,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "storage.lock.is_a_folder": AFTER_SIDE_EFFECTS + ": the state is rewritten first",
     "validate.show.feed_name.dot_dot": "validate passes feed_name '..xml', which publish refuses",
     "cli.storage.inside_episodes": "storage inside episodes/ is accepted and written into",
-    "rgw.wrong_secret.publish": RGW_UNRECORDED,
-    "rgw.bucket_missing.publish": RGW_UNRECORDED,
     # -- item 5: state fields, serve
     "state.transcript_type_html": "state field transcript_type is not validated on load (item 5)",
     "cli.serve.storage_folder_missing": "serve serves a storage folder that does not exist",
