@@ -110,6 +110,24 @@ def artwork_problems(path: Path, *, show_level: bool) -> list[str]:
     return [f"{what} {message}" for check in checks if (message := check(info, path))]
 
 
+CHAPTER_MAX_BYTES = 1_000_000  # every app that shows chapters downloads each image
+
+
+def chapter_image_problems(path: Path) -> list[str]:
+    """Why an image cannot be a chapter image: JPEG or PNG named as what it is, at most
+    3000 px on a side and 1 MB (no square or minimum size: it is shown small)."""
+    try:
+        info = artwork_info(path)
+    except ArtworkError as exc:
+        return [f"chapter image cannot be read: {exc.message}"]
+    messages = [check(info, path) for check in (_format_problem, _extension_problem)]
+    if max(info.width, info.height) > MAX_PX:
+        messages.append(f"is {info.width}x{info.height} px; at most {MAX_PX} px on a side")
+    if info.bytes > CHAPTER_MAX_BYTES:
+        messages.append(f"is {info.bytes} bytes; at most {CHAPTER_MAX_BYTES} are allowed")
+    return [f"chapter image {message}" for message in messages if message]
+
+
 def _format_problem(info: ArtworkInfo, path: Path) -> str | None:
     if info.format in EXTENSIONS:
         return None

@@ -276,6 +276,7 @@ def unpublish(
 
     show, store = _show_and_storage(state, Overrides(storage, public_url))
     result = take_out(state.project, store, episode, delete_audio=delete_audio, show=show)
+    _notify_hub(show, result)
     _report(state, result, show)
 
 
@@ -364,7 +365,16 @@ def _run(state: State, options: RunOptions, overrides: Overrides) -> tuple[Show,
     from dfl_audio.publish import run
 
     show, store = _show_and_storage(state, overrides)
-    return show, run(state.project, store, options, state.reporter(), show=show)
+    result = run(state.project, store, options, state.reporter(), show=show)
+    _notify_hub(show, result)
+    return show, result
+
+
+def _notify_hub(show: Show, result: RunResult) -> None:
+    """WebSub: a run that changed the stored feed tells the show's hub (a warning at worst)."""
+    from dfl_audio.websub import notify_hub
+
+    notify_hub(show, result.feed_url, feed_changed=result.feed_changed, dry_run=result.dry_run)
 
 
 def _as_json(result: RunResult) -> dict[str, Any]:

@@ -29,7 +29,8 @@ from dfl_audio.models import (
     Published,
     Show,
     episode_clip,
-    shift_chapters,
+    is_remote_image,
+    shifted_episode,
 )
 from dfl_audio.progress import Reporter, accumulate
 from dfl_audio.storage import Storage
@@ -81,7 +82,11 @@ def episode_tags_digest(
     cover = project.root / (episode.meta.artwork or show.artwork)
     cover_digest = _clip_sha256(cover, *source_fingerprint(cover))
     src = TagSource(show, shifted_episode(episode, intro_seconds), duration, show.feed_url)
-    return tag_digest(src, cover_digest)
+    images = {}
+    for rel in _chapter_image_paths(episode):
+        path = project.root / rel
+        images[rel] = _clip_sha256(path, *source_fingerprint(path))
+    return tag_digest(src, cover_digest, images)
 
 
 def retag_audio(
@@ -114,6 +119,7 @@ def retag_audio(
         duration=record.duration,
         cover_jpeg=_tag_cover(project, show, episode),
         feed_url=show.feed_url,
+        chapter_images=_chapter_covers(project, episode),
     )
     stored = _store_mp3(storage, episode, mp3, reporter)
     tags = episode_tags_digest(project, show, episode, record.intro_seconds, record.duration)
@@ -236,6 +242,7 @@ def publish_audio(
         duration=encoded.duration,
         cover_jpeg=cover,
         feed_url=show.feed_url,
+        chapter_images=_chapter_covers(project, episode),
     )
     source_sha256 = hashing.result()
     _check_unchanged(source, before, source_sha256, episode.meta.audio)
@@ -318,18 +325,28 @@ def _prepared_clip(project: Project, show: Show, episode: Episode, role: ClipRol
     )
 
 
-def shifted_episode(episode: Episode, seconds: float) -> Episode:
-    """The episode with its chapters where they are once an intro of ``seconds`` plays first."""
-    if not seconds:
-        return episode
-    meta = episode.meta.model_copy(
-        update={"chapters": shift_chapters(episode.meta.chapters, seconds)}
-    )
-    return episode.model_copy(update={"meta": meta})
-
-
 def _tag_cover(project: Project, show: Show, episode: Episode) -> bytes:
     from dfl_audio.artwork import tag_cover
 
     artwork = episode.meta.artwork or show.artwork
     return tag_cover(project.root / artwork)
+
+
+CHAPTER_IMAGE_PX = 300  # a chapter's APIC: small, as there may be dozens in one MP3
+CHAPTER_IMAGE_BYTES = 60_000
+
+
+def _chapter_image_paths(episode: Episode) -> list[str]:
+    """The repository images the chapters show, each once (URLs are not fetched to tag)."""
+    paths = (chapter.img for chapter in episode.meta.chapters if chapter.img is not None)
+    return list(dict.fromkeys(img for img in paths if not is_remote_image(img)))
+
+
+def _chapter_covers(project: Project, episode: Episode) -> dict[str, bytes]:
+    """Each chapter image as the small JPEG its ``CHAP`` frame carries."""
+    from dfl_audio.artwork import tag_cover
+
+    return {
+        rel: tag_cover(project.root / rel, CHAPTER_IMAGE_PX, CHAPTER_IMAGE_BYTES)
+        for rel in _chapter_image_paths(episode)
+    }

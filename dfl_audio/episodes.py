@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from dfl_audio.errors import Problem
 from dfl_audio.models import CONTROL_CHARS, Episode, EpisodeMeta, Show
-from dfl_audio.notes import render_html, render_text
+from dfl_audio.notes import render_html, render_text, with_chapters_text
 from dfl_audio.yamlfile import LineMap, YamlSyntaxError, load_with_lines
 
 EPISODE_NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)\.md$")
@@ -140,14 +140,16 @@ def read_episode(project: Project, path: Path) -> Parsed[Episode]:
         line = body_line + body[: bad.start()].count("\n")
         code = f"U+{ord(bad.group()):04X}"
         problems.append(Problem(rel, line, "notes", f"contain control character {code}"))
-    size = len(episode.notes_text.encode())
+    # as the feed's <description> carries them: with the chapter list after the notes
+    size = len(with_chapters_text(episode.notes_text.strip(), meta.chapters).encode())
     if size > MAX_NOTES_BYTES:
+        with_list = " with the chapter list" if meta.chapters else ""
         problems.append(
             Problem(
                 rel,
                 body_line,
                 "notes",
-                f"are {size} bytes as plain text; feeds allow {MAX_NOTES_BYTES}",
+                f"are {size} bytes as plain text{with_list}; feeds allow {MAX_NOTES_BYTES}",
             )
         )
     return Parsed(rel, None if problems else episode, problems, lines)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -28,7 +28,8 @@ from dfl_audio.feed_ext import (
     item_tags,
 )
 from dfl_audio.fsutil import sha256_bytes
-from dfl_audio.models import Chapter, FeedItem, Show
+from dfl_audio.models import Chapter, FeedItem, Show, is_remote_image
+from dfl_audio.notes import with_chapters_html, with_chapters_text
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +120,12 @@ def _add_item(generator: Any, show: Show, item: FeedItem) -> None:
     meta = item.episode.meta
     entry = generator.add_entry(order="append")
     entry.title(meta.title)
-    entry.link(href=show.link)
-    notes_text = item.episode.notes_text.strip()
-    notes_html = item.episode.notes_html.strip()
+    # STANDARDS.md "Item": the interview's own page on the DFL site when the front matter
+    # names one (clients fall back GUID → link), else the show's home page.
+    entry.link(href=meta.link or show.link)
+    chapters = meta.chapters  # as the stored audio plays them (feed_items shifts them)
+    notes_text = with_chapters_text(item.episode.notes_text.strip(), chapters)
+    notes_html = with_chapters_html(item.episode.notes_html.strip(), chapters).strip()
     entry.description(notes_text or meta.title)
     if notes_html:
         cdata_safe = not any(unsafe in notes_html for unsafe in _CDATA_UNSAFE)
@@ -132,8 +136,13 @@ def _add_item(generator: Any, show: Show, item: FeedItem) -> None:
     getattr(entry, EXTENSION_NAME).tags(item_tags(show, item))
 
 
-def chapters_json(chapters: Sequence[Chapter]) -> bytes:
+def chapters_json(
+    chapters: Sequence[Chapter], image_urls: Mapping[str, str] | None = None
+) -> bytes:
     """Podcasting 2.0 JSON chapters (``application/json+chapters``), ascending start times.
+
+    A chapter's ``img`` is an https URL as written, or a repository image at the public URL
+    ``image_urls`` gives it (where publish stored it); one it does not give is left out.
 
     >>> print(chapters_json([Chapter(start=0, title="Intro")]).decode(), end="")
     {
@@ -146,16 +155,21 @@ def chapters_json(chapters: Sequence[Chapter]) -> bytes:
       ]
     }
     """
+    urls = image_urls or {}
     ordered = sorted(chapters, key=lambda chapter: chapter.start)
-    document = {"version": CHAPTERS_VERSION, "chapters": [_chapter(c) for c in ordered]}
+    document = {"version": CHAPTERS_VERSION, "chapters": [_chapter(c, urls) for c in ordered]}
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _chapter(chapter: Chapter) -> dict[str, object]:
+def _chapter(chapter: Chapter, image_urls: Mapping[str, str]) -> dict[str, object]:
     start = int(chapter.start) if chapter.start.is_integer() else chapter.start
     entry: dict[str, object] = {"startTime": start, "title": chapter.title}
     if chapter.url is not None:
         entry["url"] = chapter.url
+    if chapter.img is not None:
+        img = chapter.img if is_remote_image(chapter.img) else image_urls.get(chapter.img)
+        if img is not None:
+            entry["img"] = img
     return entry
 
 

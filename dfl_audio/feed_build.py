@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from dfl_audio.feed import render_feed
-from dfl_audio.models import Episode, FeedItem, Show
+from dfl_audio.models import Episode, FeedItem, Show, shifted_episode
 from dfl_audio.state import PublishState
 
 
@@ -26,7 +26,7 @@ def feed_items(
             continue
         items.append(
             FeedItem(
-                episode=episode,
+                episode=shifted_episode(episode, record.intro_seconds),  # chapters as heard
                 audio_url=enclosure_url(show, record.audio_key),
                 audio_bytes=record.audio_bytes,
                 duration=record.duration,

@@ -165,6 +165,49 @@ def _channel_hosts(show: Show, _image_url: str) -> Iterable[Tag]:
     return tuple(person(host, "host") for host in show.hosts)
 
 
+def yes_when(name: str, value: Callable[[Show], bool]) -> ChannelField:
+    """A table row for Apple's ``yes``-only flags (``itunes:block``, ``itunes:complete``):
+    any other value means no, so the element is left out when the flag is off. [Apple's
+    guide to RSS, archived in podcast-namespace ``itunes_reference.md``, as STANDARDS.md cites]
+    """
+
+    def tags(show: Show, _image_url: str) -> Iterable[Tag]:
+        return (Tag(name, "yes"),) if value(show) else ()
+
+    return tags
+
+
+def _channel_hub(show: Show, _image_url: str) -> Iterable[Tag]:
+    """WebSub discovery: ``<atom:link rel="hub">`` names the hub pinged after each change.
+
+    Beside the PSP-1 ``atom:link rel="self"`` STANDARDS.md requires; the hub URL is checked
+    like every URL (https, http only on loopback). [W3C WebSub §4; :mod:`dfl_audio.websub`]
+    """
+    if show.websub_hub is None:
+        return ()
+    return (Tag("atom:link", attrs=_attrs(href=show.websub_hub, rel="hub")),)
+
+
+def _channel_txt(show: Show, _image_url: str) -> Iterable[Tag]:
+    """``podcast:txt``, e.g. ``purpose="applepodcastsverify"`` (Apple's ownership check).
+
+    [podcast-namespace ``docs/tags/txt.md``, the Podcasting 2.0 source STANDARDS.md cites]
+    """
+    return tuple(Tag("podcast:txt", txt.text, _attrs(purpose=txt.purpose)) for txt in show.txt)
+
+
+def _channel_update_frequency(show: Show, _image_url: str) -> Iterable[Tag]:
+    """``podcast:updateFrequency``: text for people, RFC 5545 ``rrule`` for software;
+    ``complete="true"`` only when set. [podcast-namespace ``docs/tags/update-frequency.md``]
+    """
+    frequency = show.update_frequency
+    if frequency is None:
+        return ()
+    complete = "true" if frequency.complete else None
+    attrs = _attrs(complete=complete, rrule=frequency.rrule)
+    return (Tag("podcast:updateFrequency", frequency.text, attrs),)
+
+
 def _channel_funding(show: Show, _image_url: str) -> Iterable[Tag]:
     if show.funding is None:
         return ()
@@ -179,12 +222,19 @@ CHANNEL_TAGS: tuple[ChannelField, ...] = (
     channel_text("itunes:author", lambda show: show.author),
     _channel_owner,
     channel_text("itunes:type", lambda show: show.type),
+    # STANDARDS.md: "Migration: itunes:new-feed-url in the new feed"; podcast:guid is kept.
+    channel_text("itunes:new-feed-url", lambda show: show.new_feed_url),
+    yes_when("itunes:block", lambda show: show.block),
+    yes_when("itunes:complete", lambda show: show.complete),
+    _channel_hub,
     channel_text("podcast:guid", lambda show: str(show.guid)),
     _channel_locked,
     _channel_hosts,
     _channel_funding,
     channel_text("podcast:license", lambda show: show.license),
     channel_text("podcast:medium", lambda _show: "podcast"),
+    _channel_txt,
+    _channel_update_frequency,
 )
 
 
@@ -221,6 +271,7 @@ ITEM_TAGS: tuple[ItemField, ...] = (
     item_text("itunes:season", lambda item: item.episode.meta.season),
     item_text("itunes:episodeType", lambda item: item.episode.meta.episode_type),
     item_text("itunes:explicit", lambda item: true_false(item.episode.meta.explicit)),
+    item_text("itunes:block", lambda item: "yes" if item.episode.meta.block else None),
     _item_image,
     _item_people,
     item_text("podcast:season", lambda item: item.episode.meta.season),

@@ -24,6 +24,7 @@ def referenced(state: PublishState) -> set[str]:
     keys = {state.show_artwork_key}
     for record in state.episodes.values():
         keys |= {record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key}
+        keys |= set(record.chapter_image_keys)
     return {key for key in keys if key}
 
 

@@ -127,6 +127,50 @@ def _is_loopback_address(host: str) -> bool:
         return False
 
 
+def _web_url(value: str) -> str:
+    """A page or endpoint URL: https, or http only on loopback (previews and tests), no
+    ``user:password@``. Unlike :func:`_public_base_url` the URL is kept exactly as written."""
+    if not (value.startswith("http://") and _is_loopback(value)):
+        try:
+            _https_url(value)
+        except ValueError:
+            raise ValueError(
+                f"must be an https:// URL (http:// only on localhost, 127.0.0.0/8 or [::1]), "
+                f"got {_masked(value)!r}"
+            ) from None
+    if "@" in urlsplit(value).netloc:
+        raise ValueError("must not contain a user name or password (user:password@)")
+    return value
+
+
+# RFC 5545 RECUR rule parts; podcast:updateFrequency's rrule is one (FREQ required).
+_RRULE_PARTS = frozenset(
+    {"FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
+     "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"}
+)  # fmt: skip
+_RRULE_FREQS = ("SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+
+
+def _rrule(value: str) -> str:
+    """An RFC 5545 recurrence rule such as ``FREQ=WEEKLY;BYDAY=TU`` (no ``RRULE:`` prefix).
+
+    >>> _rrule("FREQ=MONTHLY;INTERVAL=2")
+    'FREQ=MONTHLY;INTERVAL=2'
+    """
+    parts: dict[str, str] = {}
+    for part in value.split(";"):
+        name, equals, setting = part.partition("=")
+        if not equals or not setting or name not in _RRULE_PARTS or name in parts:
+            raise ValueError(
+                f"must be an RFC 5545 rule such as FREQ=WEEKLY;BYDAY=TU, got {value!r} "
+                f"({part!r} is not a NAME=VALUE part it allows, or is repeated)"
+            )
+        parts[name] = setting
+    if parts.get("FREQ") not in _RRULE_FREQS:
+        raise ValueError(f"must set FREQ to one of {', '.join(_RRULE_FREQS)}, got {value!r}")
+    return value
+
+
 def _language_code(value: str) -> str:
     """An ISO 639 code, optionally with a region: what ``<language>`` and Apple expect."""
     if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,8})*", value):
@@ -217,6 +261,8 @@ def _why_not_a_date(reason: str) -> str:
 Text = Annotated[str, AfterValidator(_clean_text)]
 LongText = Annotated[Text, AfterValidator(_max_4000_bytes)]
 HttpsUrl = Annotated[str, AfterValidator(_https_url)]
+WebUrl = Annotated[str, AfterValidator(_web_url)]
+Text128 = Annotated[str, StringConstraints(max_length=128), AfterValidator(_clean_text)]
 RepoPath = Annotated[str, AfterValidator(_repo_path)]
 Timestamp = Annotated[float, BeforeValidator(parse_timestamp)]
 ClipChoice = Annotated[str | Literal[False], PlainValidator(_clip_choice)]
@@ -258,10 +304,23 @@ class Link(_Strict):
     url: HttpsUrl
 
 
+def _image_ref(value: str) -> str:
+    """A chapter image: an https URL used as it is, or a repository image publish stores."""
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", value):
+        return _https_url(value)
+    return _repo_path(value)
+
+
+def is_remote_image(img: str) -> bool:
+    """Is ``img`` a URL (used as it is) rather than a repository path (stored by publish)?"""
+    return img.startswith("https://")
+
+
 class Chapter(_Strict):
     start: Timestamp
     title: Text
     url: HttpsUrl | None = None
+    img: Annotated[str, AfterValidator(_image_ref)] | None = None
 
 
 def shift_chapters(chapters: Sequence[Chapter], seconds: float) -> tuple[Chapter, ...]:
@@ -275,6 +334,29 @@ def shift_chapters(chapters: Sequence[Chapter], seconds: float) -> tuple[Chapter
         chapter.model_copy(update={"start": round(chapter.start + seconds, 3)})
         for chapter in chapters
     )
+
+
+class Txt(_Strict):
+    """``podcast:txt``: free text for a service, e.g. Apple's ``applepodcastsverify`` token.
+
+    Podcasting 2.0 (``docs/tags/txt.md``): ``purpose`` at most 128 characters, the text at
+    most 4000.
+    """
+
+    purpose: Text128 | None = None
+    text: Annotated[str, StringConstraints(max_length=4000), AfterValidator(_clean_text)]
+
+
+class UpdateFrequency(_Strict):
+    """``podcast:updateFrequency``: how often episodes come, for apps and directories.
+
+    Podcasting 2.0 (``docs/tags/update-frequency.md``): the text (at most 128 characters) is
+    for people, ``rrule`` (RFC 5545) for software; ``complete`` says no more episodes come.
+    """
+
+    text: Text128
+    rrule: Annotated[str, AfterValidator(_rrule)]
+    complete: bool = False
 
 
 class AudioSettings(_Strict):
@@ -318,8 +400,16 @@ class Show(_Strict):
     public_url: Annotated[str, AfterValidator(_public_base_url)]
     feed_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+\.xml$")] = "feed.xml"
     podcast_guid: uuid.UUID | None = None
+    # Moving the feed: itunes:new-feed-url in the new feed (STANDARDS.md "Migration"). Needs
+    # podcast_guid set above, since the derived one hashes the feed URL and would change.
+    new_feed_url: WebUrl | None = None
     type: Literal["episodic", "serial"] = "episodic"
     locked: bool = True
+    block: bool = False  # itunes:block: keep the whole show out of Apple's directory
+    complete: bool = False  # itunes:complete: no more episodes will come
+    txt: tuple[Txt, ...] = ()
+    update_frequency: UpdateFrequency | None = None
+    websub_hub: WebUrl | None = None  # atom:link rel="hub"; pinged after each feed change
     audio: AudioSettings = AudioSettings()
     storage: StorageSettings = StorageSettings()
     intro: RepoPath | None = None  # a short clip played before every episode
@@ -340,6 +430,19 @@ class Show(_Strict):
         known = APPLE_CATEGORIES.get(category, None) if isinstance(category, str) else None
         if value is not None and known is not None and value not in known:
             raise ValueError(f"{value!r} is not a subcategory of {category!r} in Apple's list")
+        return value
+
+    @field_validator("new_feed_url")
+    @classmethod
+    def _guid_kept_when_moving(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """The derived ``podcast:guid`` hashes the feed URL, so a move would change it; the
+        spec keeps it for life ("assigned once and kept when the feed moves", STANDARDS.md).
+        """
+        if value is not None and info.data.get("podcast_guid", False) is None:
+            raise ValueError(
+                "needs podcast_guid set in show.yaml first: copy the podcast:guid of the "
+                "current feed there, so moving the feed does not change it"
+            )
         return value
 
     @property
@@ -381,6 +484,8 @@ class EpisodeMeta(_Strict):
     transcript: RepoPath | None = None
     draft: bool = False
     links: tuple[Link, ...] = ()
+    link: WebUrl | None = None  # the interview's page on the DFL site; else the show's link
+    block: bool = False  # itunes:block: keep this episode out of Apple's directory
     intro: ClipChoice | None = None  # None: the show's; false: none for this episode
     outro: ClipChoice | None = None
 
@@ -429,6 +534,16 @@ class Episode(BaseModel):
     def is_due(self, now: datetime) -> bool:
         """Drafts and future-dated episodes stay out of the feed until due."""
         return not self.meta.draft and self.meta.date <= now
+
+
+def shifted_episode(episode: Episode, seconds: float) -> Episode:
+    """The episode with its chapters where they are once an intro of ``seconds`` plays first."""
+    if not seconds:
+        return episode
+    meta = episode.meta.model_copy(
+        update={"chapters": shift_chapters(episode.meta.chapters, seconds)}
+    )
+    return episode.model_copy(update={"meta": meta})
 
 
 class LevelerStats(BaseModel):
@@ -511,6 +626,7 @@ class Published(BaseModel):
     transcript_key: str | None = None
     transcript_type: str | None = None
     artwork_key: str | None = None
+    chapter_image_keys: tuple[str, ...] = ()  # the repository chapter images, stored
     published_at: datetime
 
     @field_validator("guid")
@@ -524,6 +640,11 @@ class Published(BaseModel):
         """Only a key publish writes may reach the feed (no ``../``, no other folder)."""
         kind = (info.field_name or "").removesuffix("_key")
         return None if key is None else check_content_key(key, kind)
+
+    @field_validator("chapter_image_keys")
+    @classmethod
+    def _image_keys(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_content_key(key, "artwork") for key in keys)
 
     @field_validator("source_sha256", "audio_sha256")
     @classmethod

@@ -3,17 +3,22 @@
 ``content:encoded`` gets the HTML (raw HTML in the Markdown is escaped, as podcast apps
 show only a few tags); ``description`` gets plain text, which every client can show: raw
 HTML there is dropped (its tags, and scripts and styles whole), never passed on as text.
+
+Both end with the chapter list, one ``MM:SS Title`` line per chapter (``HH:MM:SS`` once an
+episode runs past an hour): a timestamp at the start of a line is what Apple Podcasts,
+Overcast, Pocket Casts and AntennaPod turn into a link that seeks there.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from dfl_audio.models import Link
+from dfl_audio.models import Chapter, Link
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "typographer": False})
 # For plain text, raw HTML must be recognised as HTML to be left out.
@@ -51,6 +56,75 @@ def render_text(markdown: str, links: Sequence[Link] = ()) -> str:
         out.append(_block_text(token))
     text = "".join(out)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def with_chapters_html(notes_html: str, chapters: Sequence[Chapter]) -> str:
+    """The HTML notes followed by the chapter list (titles linked to their ``url``).
+
+    >>> print(with_chapters_html("<p>Hi</p>\\n", [Chapter(start=75.9, title="A & B")]), end="")
+    <p>Hi</p>
+    <p>Chapters:</p>
+    <ul>
+    <li>01:15 A &amp; B</li>
+    </ul>
+    """
+    if not chapters:
+        return notes_html
+    lines = [f"<li>{stamp} {_chapter_html(chapter)}</li>" for stamp, chapter in _stamped(chapters)]
+    listing = "<p>Chapters:</p>\n<ul>\n" + "\n".join(lines) + "\n</ul>\n"
+    return (
+        notes_html + listing
+        if not notes_html or notes_html.endswith("\n")
+        else (notes_html + "\n" + listing)
+    )
+
+
+def with_chapters_text(notes_text: str, chapters: Sequence[Chapter]) -> str:
+    """The plain-text notes followed by the chapter list, a chapter's URL after its title.
+
+    >>> print(with_chapters_text("Hi", [Chapter(start=0, title="Hello"),
+    ...     Chapter(start=3723, title="Work", url="https://example.org/")]))
+    Hi
+    <BLANKLINE>
+    Chapters:
+    00:00:00 Hello
+    01:02:03 Work (https://example.org/)
+    """
+    if not chapters:
+        return notes_text
+    lines = [
+        f"{stamp} {chapter.title}" + (f" ({chapter.url})" if chapter.url else "")
+        for stamp, chapter in _stamped(chapters)
+    ]
+    listing = "Chapters:\n" + "\n".join(lines)
+    return f"{notes_text}\n\n{listing}" if notes_text else listing
+
+
+def _stamped(chapters: Sequence[Chapter]) -> list[tuple[str, Chapter]]:
+    """Each chapter with its start as apps read it; all in one width, rounded down (a tap
+    lands at or just before the chapter, never after its first words)."""
+    hours = max(chapter.start for chapter in chapters) >= 3600
+    return [(_clock(chapter.start, hours), chapter) for chapter in chapters]
+
+
+def _clock(seconds: float, hours: bool) -> str:
+    """``MM:SS`` or ``HH:MM:SS``.
+
+    >>> _clock(59.99, False), _clock(3723.5, True)
+    ('00:59', '01:02:03')
+    """
+    whole = int(seconds)
+    minutes, secs = divmod(whole, 60)
+    if hours:
+        return f"{minutes // 60:02d}:{minutes % 60:02d}:{secs:02d}"
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def _chapter_html(chapter: Chapter) -> str:
+    title = html.escape(chapter.title, quote=False)
+    if chapter.url is None:
+        return title
+    return f'<a href="{html.escape(chapter.url)}">{title}</a>'
 
 
 def _links_markdown(links: Sequence[Link]) -> str:

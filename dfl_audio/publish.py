@@ -24,6 +24,7 @@ from dfl_audio.leftovers import work_dir
 from dfl_audio.models import Episode, Published, Show
 from dfl_audio.plan import (
     EpisodePlan,
+    FeedUpdate,
     RunOptions,
     StoredFeed,
     known_guids,
@@ -94,7 +95,8 @@ def run(
     store_side_files(storage, files, plan.inventory)
     supersede(before, state, now)
     save_state(project.state_file(show), state)
-    feed = FeedWrite(options, now, plan.stored_feed)
+    planned = plan.feed if not published else None  # nothing new: the plan's feed is exact
+    feed = FeedWrite(options, now, plan.stored_feed, planned)
     result = _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
     result.deleted = collect(storage, state, plan.inventory, now, options.gc_grace)
     save_state(project.state_file(show), state)  # after the feed: it no longer points at them
@@ -139,6 +141,7 @@ class FeedWrite:
     options: RunOptions
     now: datetime
     stored: StoredFeed
+    planned: FeedUpdate | None = None  # the first attempt's update, when already worked out
 
 
 def _write_feed(
@@ -157,7 +160,10 @@ def _write_feed(
     for attempt in range(FEED_WRITE_ATTEMPTS):
         if attempt:
             stored = storage.get(show.feed_name)
-        update = next_feed(project, show, state, episodes, feed.now, stored, storage, options)
+        if attempt == 0 and feed.planned is not None:
+            update = feed.planned
+        else:
+            update = next_feed(project, show, state, episodes, feed.now, stored, storage, options)
         if not options.allow_removal:
             refuse_removals(update.diff, project.rel(feed_path), set(state.withdrawn))
         if update.stored and update.old == update.new:
@@ -215,6 +221,7 @@ def unpublish(
     result = _write_feed(project, show, storage, state, episodes, [], [], feed)
     if delete_audio:
         keys = [record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key]
+        keys = list(dict.fromkeys([*keys, *record.chapter_image_keys]))  # art may repeat
         del state.episodes[guid]
         still_used = referenced(state)
         for key in keys:

@@ -1,4 +1,5 @@
-"""The small files an episode points to besides its audio: chapters, transcript, artwork.
+"""The small files an episode points to besides its audio: chapters (and their images),
+transcript, artwork.
 
 They follow the metadata: on every run their content keys are worked out from the episode
 files (pure, so ``--dry-run`` and the refusal checks see the feed the run will write), and
@@ -13,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from dfl_audio.episode_audio import content_key, shifted_episode
+from dfl_audio.episode_audio import content_key
 from dfl_audio.episodes import Project
 from dfl_audio.feed import chapters_json
 from dfl_audio.fsutil import file_digest, sha256_bytes
-from dfl_audio.models import Episode, Show
+from dfl_audio.models import Episode, Show, is_remote_image, shifted_episode
 from dfl_audio.state import PublishState
 from dfl_audio.storage import Storage
 from dfl_audio.storage_check import Inventory, holds
@@ -69,8 +70,14 @@ def side_files(
         if record is None:
             continue
         meta = shifted_episode(episode, record.intro_seconds).meta
+        images = {  # repository chapter images, stored like artwork; the JSON links them
+            chapter.img: repo_file("art", episode.slug, chapter.img)
+            for chapter in meta.chapters
+            if chapter.img is not None and not is_remote_image(chapter.img)
+        }
+        image_urls = {img: show.public_url + add(item) for img, item in images.items()}
         chapters = (
-            _bytes_file(episode.slug, ".chapters.json", chapters_json(meta.chapters))
+            _bytes_file(episode.slug, ".chapters.json", chapters_json(meta.chapters, image_urls))
             if meta.chapters
             else None
         )
@@ -89,6 +96,7 @@ def side_files(
                 "transcript_key": add(transcript) if transcript else None,
                 "transcript_type": transcript_type(meta.transcript) if meta.transcript else None,
                 "artwork_key": add(artwork) if artwork else None,
+                "chapter_image_keys": tuple(sorted({item.key for item in images.values()})),
             }
         )
     return new, list(files.values())

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -24,7 +24,7 @@ import mutagen.id3
 from mutagen.mp3 import MP3
 
 from dfl_audio.errors import AudioError
-from dfl_audio.models import Episode, Show
+from dfl_audio.models import Chapter, Episode, Show
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +50,13 @@ class TagSource:
 
 
 class ChapterTag(NamedTuple):
-    """One ``CHAP`` frame as read back: times in milliseconds, sub-frame texts."""
+    """One ``CHAP`` frame as read back: times in milliseconds, sub-frame texts, its image."""
 
     start_ms: int
     end_ms: int
     title: str | None
     url: str | None
+    image: bytes | None = None
 
 
 def _artists(src: TagSource) -> list[str]:
@@ -154,12 +155,15 @@ def ascii_url(url: str) -> str:
 TAGS_VERSION = 1  # bump when build_frames writes something else from the same inputs
 
 
-def tag_digest(src: TagSource, cover_digest: str | None) -> str:
-    """One hash of everything the tag is made from (the cover by its source file's digest):
-    when it changes, the published MP3 is re-tagged."""
-    chapters = [
-        (chapter.start, chapter.title, chapter.url) for chapter in src.episode.meta.chapters
-    ]
+def tag_digest(
+    src: TagSource,
+    cover_digest: str | None,
+    chapter_image_digests: Mapping[str, str] | None = None,
+) -> str:
+    """One hash of everything the tag is made from (the cover and chapter images by their
+    source files' digests): when it changes, the published MP3 is re-tagged."""
+    digests = chapter_image_digests or {}
+    chapters = [_chapter_made_of(chapter, digests) for chapter in src.episode.meta.chapters]
     made_of = {
         "version": TAGS_VERSION,
         "text": _text_values(src),
@@ -171,15 +175,28 @@ def tag_digest(src: TagSource, cover_digest: str | None) -> str:
     return hashlib.sha256(json.dumps(made_of, sort_keys=True).encode()).hexdigest()
 
 
-def build_frames(src: TagSource, cover_jpeg: bytes | None) -> list[Frame]:
-    """Every frame of the tag, in a stable order; pure, so it is tested without files."""
+def _chapter_made_of(chapter: Chapter, image_digests: Mapping[str, str]) -> list[object]:
+    """A chapter's part of the digest; one without an image hashes as before images were
+    tagged, so adding the feature re-tags no published MP3."""
+    made_of: list[object] = [chapter.start, chapter.title, chapter.url]
+    if chapter.img is not None and chapter.img in image_digests:
+        made_of += [chapter.img, image_digests[chapter.img]]
+    return made_of
+
+
+def build_frames(
+    src: TagSource, cover_jpeg: bytes | None, chapter_images: Mapping[str, bytes] | None = None
+) -> list[Frame]:
+    """Every frame of the tag, in a stable order; pure, so it is tested without files.
+
+    ``chapter_images`` holds the small JPEG of each chapter ``img`` that has one."""
     frames: list[Frame] = [_text_frame(frame_id, value) for frame_id, value in _text_values(src)]
     notes = _notes(src)
     if notes:
         frames.append(id3.COMM(encoding=id3.Encoding.UTF8, lang="eng", desc="", text=[notes]))
     if cover_jpeg:
         frames.append(_cover_frame(cover_jpeg))
-    frames.extend(_chapter_frames(src))
+    frames.extend(_chapter_frames(src, chapter_images or {}))
     frames.append(id3.PCST(value=1))
     frames.append(id3.WFED(url=ascii_url(src.feed_url)))
     return frames
@@ -205,7 +222,7 @@ def _cover_frame(cover_jpeg: bytes) -> Frame:
     )
 
 
-def _chapter_frames(src: TagSource) -> list[Frame]:
+def _chapter_frames(src: TagSource, images: Mapping[str, bytes]) -> list[Frame]:
     """``CHAP`` per chapter (ending where the next starts) and one ordered top-level ``CTOC``."""
     chapters = src.episode.meta.chapters
     if not chapters:
@@ -213,16 +230,29 @@ def _chapter_frames(src: TagSource) -> list[Frame]:
     starts = [round(chapter.start * 1000) for chapter in chapters]
     ends = [*starts[1:], round(src.duration * 1000)]
     frames = [
-        _chapter_frame(f"chp{index}", start, end, chapter.title, chapter.url)
+        _chapter_frame(f"chp{index}", start, end, chapter, images.get(chapter.img or ""))
         for index, (chapter, start, end) in enumerate(zip(chapters, starts, ends, strict=True))
     ]
     return [*frames, _toc_frame([frame.element_id for frame in frames])]
 
 
-def _chapter_frame(element_id: str, start: int, end: int, title: str, url: str | None) -> Frame:
-    sub_frames = [id3.TIT2(encoding=id3.Encoding.UTF8, text=[title])]
-    if url:
-        sub_frames.append(id3.WXXX(encoding=id3.Encoding.UTF8, desc="", url=ascii_url(url)))
+def _chapter_frame(
+    element_id: str, start: int, end: int, chapter: Chapter, image_jpeg: bytes | None
+) -> Frame:
+    """``TIT2``, then ``WXXX`` for a url and ``APIC`` for an image (what AntennaPod reads)."""
+    sub_frames = [id3.TIT2(encoding=id3.Encoding.UTF8, text=[chapter.title])]
+    if chapter.url:
+        sub_frames.append(id3.WXXX(encoding=id3.Encoding.UTF8, desc="", url=ascii_url(chapter.url)))
+    if image_jpeg:
+        sub_frames.append(
+            id3.APIC(
+                encoding=id3.Encoding.UTF8,
+                mime="image/jpeg",
+                type=id3.PictureType.OTHER,
+                desc="Chapter",
+                data=image_jpeg,
+            )
+        )
     return id3.CHAP(element_id=element_id, start_time=start, end_time=end, sub_frames=sub_frames)
 
 
@@ -266,6 +296,7 @@ def write_tags(
     duration: float,
     cover_jpeg: bytes | None,
     feed_url: str,
+    chapter_images: Mapping[str, bytes] | None = None,
 ) -> None:
     """Replace every tag in ``mp3`` with ours (ID3v2.4, no ID3v1).
 
@@ -276,7 +307,7 @@ def write_tags(
     if problem:  # the plan checked the source already; the episode file is what to fix
         raise AudioError(f"chapters: {problem}", path=episode.path)
     src = TagSource(show=show, episode=episode, duration=duration, feed_url=feed_url)
-    frames = build_frames(src, cover_jpeg)
+    frames = build_frames(src, cover_jpeg, chapter_images)
     _mutagen_call("read the MP3", mp3, MP3, mp3)  # refuse a file that is not MPEG audio
     tags = id3.ID3()
     for frame in frames:
@@ -359,11 +390,13 @@ def _ordered_chapters(tags: Frame) -> list[Frame]:
 def _chapter_tag(chap: Frame) -> ChapterTag:
     titles = chap.sub_frames.getall("TIT2")
     urls = chap.sub_frames.getall("WXXX")
+    images = chap.sub_frames.getall("APIC")
     return ChapterTag(
         start_ms=chap.start_time,
         end_ms=chap.end_time,
         title=str(titles[0].text[0]) if titles and titles[0].text else None,
         url=str(urls[0].url) if urls else None,
+        image=bytes(images[0].data) if images else None,
     )
 
 

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from dfl_audio.artwork import artwork_problems
+from dfl_audio.artwork import artwork_problems, chapter_image_problems
 from dfl_audio.episodes import Parsed, Project, read_episode, read_show
 from dfl_audio.errors import AudioError, EpisodeError, Problem, TranscriptError
-from dfl_audio.models import CLIP_ROLES, Episode, Show, episode_clip
+from dfl_audio.models import CLIP_ROLES, Episode, Show, episode_clip, is_remote_image
 from dfl_audio.parse_cache import cache_for
 from dfl_audio.transcripts import shift_transcript
 
@@ -94,6 +94,9 @@ def episode_file_problems(root: Path, parsed: Parsed[Episode], show: Show | None
         problems += _existing_file(root, parsed, meta.audio, "audio")
     if meta.artwork is not None:
         problems += _artwork(root, parsed, meta.artwork, "artwork", show_level=False)
+    for index, chapter in enumerate(meta.chapters):
+        if chapter.img is not None and not is_remote_image(chapter.img):
+            problems += _chapter_image(root, parsed, chapter.img, index)
     if meta.transcript is not None:
         suffix = PurePosixPath(meta.transcript).suffix.lower()
         if suffix not in TRANSCRIPT_TYPES:
@@ -191,6 +194,25 @@ def _artwork(
     stat = path.stat()
     messages = _artwork_problems(path, stat.st_size, stat.st_mtime_ns, show_level)
     return [_at(parsed, field, f"{rel_path}: {message}") for message in messages]
+
+
+def _chapter_image(root: Path, parsed: Parsed[Episode], rel_path: str, index: int) -> list[Problem]:
+    """A chapter's repository image: present, inside the repository, an image apps show."""
+    field = f"chapters[{index}].img"
+    line = parsed.line_of("chapters", index, "img")
+    missing = _existing_file(root, parsed, rel_path, field)
+    if missing:
+        return [Problem(parsed.rel, line, field, problem.message) for problem in missing]
+    path = root / rel_path
+    stat = path.stat()
+    messages = _chapter_image_problems(path, stat.st_size, stat.st_mtime_ns)
+    return [Problem(parsed.rel, line, field, f"{rel_path}: {message}") for message in messages]
+
+
+@functools.lru_cache(maxsize=256)
+def _chapter_image_problems(path: Path, size: int, mtime_ns: int) -> tuple[str, ...]:
+    """Decoded once per file version: a chapter image is often reused."""
+    return tuple(chapter_image_problems(path))
 
 
 def _clip(

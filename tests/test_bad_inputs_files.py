@@ -371,7 +371,9 @@ def test_first_publish_says_new_episode_and_description_has_no_raw_html(
     (description,) = root.xpath("/rss/channel/item/description/text()")
     assert description == (
         "Hello there and bold.\n\nBlock text\n\nMath stays: a < b > c and <tag> in code.\n\n"
-        "Links:\n\n- Depth First Learning (https://www.depthfirstlearning.com/)"
+        "Links:\n\n- Depth First Learning (https://www.depthfirstlearning.com/)\n\n"
+        "Chapters:\n00:00 Welcome\n"
+        "00:03 The guest says hello (https://www.depthfirstlearning.com/)"
     )
     for hostile in ("<script", "onerror", "alert(", "document.write", "<img", "<b>", "<div"):
         assert hostile not in description
