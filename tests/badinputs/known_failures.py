@@ -5,7 +5,7 @@ until the id is removed from this dict (then regenerate its golden row with
 ``DFL_UPDATE_GOLDEN=1`` and review it). Golden rows of listed cases are kept by the update,
 since their actual output is the bug; most are empty, for the lead to fill once fixed.
 Causes refer to the items of issue 10's "What to build". Before the three hardening
-merges (main at 5eedff1) 107 cases were listed here; after them (main at bded67d), these.
+merges (main at 5eedff1) 107 cases were listed here; after them (main at b3f08ae), these.
 """
 
 from __future__ import annotations
