@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # ci_s3.sh - the S3 integration suite against a real Ceph RGW: start a throwaway cluster,
 # run tests/integration, always stop it. Called by .ci/run; runs the same by hand.
+# The S3 fault cases of the bad-input suite (tests/badinputs, marked integration) run first,
+# before the fault tests of tests/integration kill radosgw and stall bucket creation.
 #   bash scripts/ci_s3.sh [extra pytest args]
 # Env: PYTHON (default .venv/bin/python), SHARED (default ../shared), RGW_PORT (default: free).
 set -euo pipefail
@@ -28,6 +30,6 @@ ceph config set osd osd_client_watch_timeout 5 >/dev/null 2>&1 || true
 export RGW_CTL="$SHARED/s3/rgw-ctl.sh"
 t_tests=$EPOCHREALTIME
 status=0
-"$PYTHON" -m pytest tests/integration -m integration -q -p no:cacheprovider "$@" || status=$?
+"$PYTHON" -m pytest tests/badinputs tests/integration -m integration -q -p no:cacheprovider "$@" || status=$?
 echo "ci_s3: integration tests took $(awk -v a="$EPOCHREALTIME" -v b="$t_tests" 'BEGIN { printf "%.1f", a - b }')s, total $(elapsed)s (exit $status)" >&2
 exit $status

@@ -1,0 +1,44 @@
+"""Fixtures of the bad-input suite: one published template project and the moto server."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from badinputs.session import finish, publish_in_process
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped show with the sample episode published to local storage, once a session:
+    every case starts from a copy of this."""
+    root = tmp_path_factory.mktemp("badinputs") / "template"
+    shutil.copytree(REPO / "episodes", root / "episodes")
+    (root / "feeds").mkdir()
+    publish_in_process(root, ["publish"], {})
+    shutil.rmtree(root / ".dfl-audio", ignore_errors=True)
+    assert (root / "feeds" / "interviews.published.json").is_file()
+    return root
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A moto S3 server over real HTTP on 127.0.0.1, started only if an S3 case runs."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    finish()
