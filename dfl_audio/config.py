@@ -40,7 +40,11 @@ def effective_show(show: Show, overrides: Overrides, env: Mapping[str, str] = os
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigError(
-            f"{field}: {message} (from --{field.replace('_', '-')} or the environment)",
-            original=exc,
-        ) from exc
+        source = _SOURCES.get(field, "the command line or the environment")
+        raise ConfigError(f"{field}: {message} (from {source})", original=exc) from exc
+
+
+_SOURCES = {  # where an overridden field can come from, for the message
+    "storage.location": f"--storage or {ENV_STORAGE}",
+    "public_url": f"--public-url or {ENV_PUBLIC_URL}",
+}

@@ -192,7 +192,17 @@ def _repo_path(value: str) -> str:
     return str(path)
 
 
-FEED_NAME = r"^[A-Za-z0-9_-][A-Za-z0-9._-]*\.xml$"  # a storage key: never starting with "."
+FEED_NAME = r"[A-Za-z0-9_-][A-Za-z0-9._-]*\.xml"  # a storage key: never starting with "."
+
+
+def _feed_name(value: str) -> str:
+    """The feed's file name in the storage root (its key)."""
+    if not re.fullmatch(FEED_NAME, value):
+        raise ValueError(
+            f"must be a file name ending in .xml, of letters, digits, '.', '_' and '-', not "
+            f"starting with '.' (such as interviews.xml), got {value!r}"
+        )
+    return value
 
 
 def _storage_location(value: str) -> str:
@@ -684,10 +694,12 @@ class Published(BaseModel):
 
     @field_validator("transcript_type")
     @classmethod
-    def _known_transcript_type(cls, value: str | None) -> str | None:
-        if value is not None and value not in TRANSCRIPT_TYPES.values():
-            known = ", ".join(sorted(set(TRANSCRIPT_TYPES.values())))
-            raise ValueError(f"{value!r} is not a transcript type dfl-audio writes ({known})")
+    def _transcript_type_of_its_key(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """The type the feed declares must be the one of the stored file's extension."""
+        key = info.data.get("transcript_key")
+        expected = TRANSCRIPT_TYPES.get(PurePosixPath(key).suffix.lower()) if key else None
+        if value != expected:
+            raise ValueError(f"is {value!r}, but the transcript {key} is {expected!r}")
         return value
 
     @field_validator(

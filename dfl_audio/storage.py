@@ -146,7 +146,10 @@ def open_storage(location: str, *, root: Path, settings: StorageSettings) -> Sto
 def _refuse_repository_folders(folder: Path, root: Path, location: str) -> None:
     """Published files must not land among the episode files, in feeds/, or be the
     repository itself: a storage folder of its own."""
-    real, top = folder.resolve(), root.resolve()
+    try:
+        real, top = folder.resolve(), root.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ConfigError(f"storage location {location!r} cannot be resolved: {exc}") from exc
     inside = [name for name in ("episodes", "feeds") if real.is_relative_to(top / name)]
     if real == top or inside:
         where = f"inside {inside[0]}/" if inside else "the repository itself"

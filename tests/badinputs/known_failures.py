@@ -15,29 +15,4 @@ TRANSCRIPT_UNCHECKED = "a transcript is parsed only when an intro moves it; else
 NEW_INVALID = "`new` writes an episode file that does not validate"
 UNCLEAR = "the message is unclear or names no file and field"
 
-KNOWN_FAILURES: dict[str, str] = {
-    # -- item 1: refusals after side effects
-    "storage.lock.is_a_folder": AFTER_SIDE_EFFECTS + ": the state is rewritten first",
-    "validate.show.feed_name.dot_dot": "validate passes feed_name '..xml', which publish refuses",
-    "cli.storage.inside_episodes": "storage inside episodes/ is accepted and written into",
-    # -- item 5: state fields, serve
-    "state.transcript_type_html": "state field transcript_type is not validated on load (item 5)",
-    "cli.serve.storage_folder_missing": "serve serves a storage folder that does not exist",
-    # -- found by this suite besides issue 10's list
-    "transcript.vtt.no_header": TRANSCRIPT_UNCHECKED,
-    "transcript.vtt.empty": TRANSCRIPT_UNCHECKED,
-    "transcript.vtt.binary": TRANSCRIPT_UNCHECKED,
-    "transcript.vtt.bad_timestamp": TRANSCRIPT_UNCHECKED,
-    "transcript.srt.malformed": TRANSCRIPT_UNCHECKED,
-    "transcript.json.not_json": TRANSCRIPT_UNCHECKED,
-    "transcript.json.wrong_shape": TRANSCRIPT_UNCHECKED,
-    "cli.new.empty_title": NEW_INVALID,
-    "cli.new.control_char_title": NEW_INVALID,
-    "episode.season.bool": "season: true is taken as season 1",
-    "episode.file.symlink_out_of_repo": "an episode file symlinked out of the repository is read",
-    "episode.audio.empty": UNCLEAR + ": audio: '' says 'file not found: .'",
-    "audio.source.too_short": UNCLEAR + ": a 50 ms recording is reported as silent",
-    "show.storage.location.ftp": UNCLEAR + ": names neither show.yaml nor storage.location",
-    "episode.intro.not_audio": UNCLEAR + ": ffmpeg's 'add a trailing ? to the map'",
-    "show.intro.not_audio": UNCLEAR + ": ffmpeg's 'add a trailing ? to the map'",
-}
+KNOWN_FAILURES: dict[str, str] = {}
