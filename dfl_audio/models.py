@@ -69,8 +69,8 @@ def _https_url(value: str) -> str:
     return value
 
 
-def _public_base_url(value: str) -> str:
-    """The storage's public URL: https, or http on loopback for previews and tests."""
+def _https_or_loopback(value: str) -> str:
+    """https, or http only on loopback (previews and tests)."""
     if not (value.startswith("http://") and _is_loopback(value)):
         try:
             _https_url(value)
@@ -79,6 +79,12 @@ def _public_base_url(value: str) -> str:
                 f"must be an https:// URL (http:// only on localhost, 127.0.0.0/8 or [::1]), "
                 f"got {_masked(value)!r}"
             ) from None
+    return value
+
+
+def _public_base_url(value: str) -> str:
+    """The storage's public URL: https, or http on loopback for previews and tests."""
+    _https_or_loopback(value)
     _no_userinfo(value)
     return value if value.endswith("/") else value + "/"
 
@@ -132,14 +138,7 @@ def _is_loopback_address(host: str) -> bool:
 def _web_url(value: str) -> str:
     """A page or endpoint URL: https, or http only on loopback (previews and tests), no
     ``user:password@``. Unlike :func:`_public_base_url` the URL is kept exactly as written."""
-    if not (value.startswith("http://") and _is_loopback(value)):
-        try:
-            _https_url(value)
-        except ValueError:
-            raise ValueError(
-                f"must be an https:// URL (http:// only on localhost, 127.0.0.0/8 or [::1]), "
-                f"got {_masked(value)!r}"
-            ) from None
+    _https_or_loopback(value)
     if "@" in urlsplit(value).netloc:
         raise ValueError("must not contain a user name or password (user:password@)")
     return value

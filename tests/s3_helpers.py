@@ -3,16 +3,38 @@ fetching anonymously over HTTP as a podcast app does."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import threading
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto S3 server over real HTTP on a free loopback port; its URL. werkzeug's INFO line
+    per request is muted meanwhile (it would bury failures)."""
+    from moto.server import ThreadedMotoServer
+
+    quiet = logging.getLogger("werkzeug")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        quiet.setLevel(level)
+
 
 # Every request that writes an object (a re-publish of unchanged episodes makes none).
 WRITES = ("PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -29,8 +28,8 @@ import podcastparser
 import pytest
 from click.testing import CliRunner, Result
 from lxml import etree
-from moto.server import ThreadedMotoServer
 from project_fixtures import REPO, SAMPLE_EPISODE, project
+from s3_helpers import moto_server
 
 import dfl_audio.s3
 from dfl_audio import audio
@@ -67,15 +66,8 @@ CONTENT_TYPES = {
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     """A real HTTP S3 server on a free loopback port, for the whole module."""
-    quiet = logging.getLogger("werkzeug")  # one INFO line per request would bury failures
-    level = quiet.level
-    quiet.setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    quiet.setLevel(level)
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @dataclass

@@ -22,9 +22,8 @@ from pathlib import Path
 import boto3
 import pytest
 from click.testing import CliRunner, Result
-from moto.server import ThreadedMotoServer
 from project_fixtures import REPO
-from s3_helpers import make_public
+from s3_helpers import make_public, moto_server
 
 from dfl_audio import reachability
 from dfl_audio.cli import cli
@@ -301,15 +300,8 @@ def test_the_preview_server_serves_what_listeners_need(
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    quiet = logging.getLogger("werkzeug")
-    level = quiet.level
-    quiet.setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-    quiet.setLevel(level)
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core import set_initial_no_auth_action_count
-from moto.server import ThreadedMotoServer
-from s3_helpers import WRITES, count_calls
+from s3_helpers import WRITES, count_calls, moto_server
 
 from dfl_audio.errors import ConflictError, StorageError
 from dfl_audio.mediatypes import FEED, IMMUTABLE
@@ -307,11 +306,8 @@ def test_server_errors_become_one_clear_sentence(code, status, extra, expected, 
 
 @pytest.fixture(scope="module")
 def s3_moto_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 def test_aws_endpoint_url_from_the_environment_is_honoured(
