@@ -174,11 +174,14 @@ def new(state: State, title: str, guests: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--audio", is_flag=True, help="Also probe the recordings (and fit the chapters).")
 @click.pass_obj
-def validate(state: State, paths: tuple[Path, ...]) -> None:
+def validate(state: State, paths: tuple[Path, ...], audio: bool) -> None:
     """Check the show and every episode (or PATHS); report every problem at once."""
-    catalog = load_catalog(state.project, [path.resolve() for path in paths])
-    show, episodes = catalog.require_valid()
+    from dfl_audio.refusals import validate_project
+
+    only = [path.resolve() for path in paths]
+    show, episodes = validate_project(state.project, only, audio=audio)
     if not state.quiet:
         drafts = sum(episode.meta.draft for episode in episodes)
         click.echo(

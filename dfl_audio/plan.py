@@ -25,12 +25,10 @@ from dfl_audio.episode_audio import (
 )
 from dfl_audio.episodes import Project
 from dfl_audio.errors import (
-    AudioError,
     DflAudioError,
     EpisodeError,
     FeedError,
     FileAccessError,
-    Problem,
     StorageError,
 )
 from dfl_audio.feed import FeedDiff, diff_feeds, merge_foreign_items, summarize_feed
@@ -38,6 +36,7 @@ from dfl_audio.feed_build import render
 from dfl_audio.fsutil import sha256_file
 from dfl_audio.gc import GRACE
 from dfl_audio.models import Episode, Published, Show
+from dfl_audio.refusals import recording_problems
 from dfl_audio.side_files import SideFile, side_files
 from dfl_audio.state import PublishState, load_state
 from dfl_audio.storage import Storage, StoredObject, check_key
@@ -244,24 +243,7 @@ def _check_recordings(project: Project, plans: Sequence[EpisodePlan]) -> None:
     """Every recording about to be encoded must be readable audio that its chapters fit:
     found now, not after the episodes before it were uploaded."""
     encodes = [plan.episode for plan in plans if plan.action == "encode"]
-    if not encodes:
-        return
-    from dfl_audio import audio  # numpy and mutagen load only when audio work is due
-    from dfl_audio.tags import chapter_problem
-
-    problems = []
-    for episode in encodes:
-        assert episode.meta.audio is not None
-        try:
-            probe = audio.probe(project.root / episode.meta.audio)
-        except AudioError as exc:
-            problems.append(
-                Problem(episode.path, None, "audio", f"{episode.meta.audio}: {exc.message}")
-            )
-            continue
-        late = chapter_problem(episode, probe.duration)
-        if late:
-            problems.append(Problem(episode.path, None, "chapters", late))
+    problems = recording_problems(project, encodes) if encodes else []
     if problems:
         raise EpisodeError(problems)
 

@@ -298,3 +298,33 @@ def test_what_would_block_the_last_writes_is_refused_first(
     message = refused(project, "publish")
     assert message.startswith(f"Error: {expected}"), message
     assert not (project.root / "storage").exists()
+
+
+def test_validate_finds_a_changed_guid_before_publish_would(published: Project) -> None:
+    """Issue 8 item 6: what publish refuses, validate reports first, with the file."""
+    episode = published.root / SAMPLE_EPISODE
+    old = next(line for line in episode.read_text().splitlines() if line.startswith("guid:"))
+    edit(episode, old, "guid: 11111111-2222-4333-8444-555555555555")
+    message = refused(published, "validate")
+    assert message == (
+        f"Error: {SAMPLE_EPISODE}: guid: was {old.split()[1]} when it was published; apps "
+        "would lose or duplicate the episode: restore it"
+    )
+
+
+def test_validate_finds_a_published_episode_whose_file_is_gone(published: Project) -> None:
+    (published.root / SAMPLE_EPISODE).unlink()
+    message = refused(published, "validate")
+    assert message.startswith(f"Error: {SAMPLE_EPISODE}: was published (guid ")
+    assert message.endswith("publish --allow-removal")
+
+
+def test_validate_audio_probes_every_recording_and_reports_all(project: Project) -> None:
+    (project.root / "episodes/audio/sample-clip.mp3").write_bytes(b"not audio at all" * 100)
+    code, _out, err = dfl(project, "validate")
+    assert code == 0, err  # without --audio the recordings are not opened
+    before = snapshot(project)
+    code, _out, err = dfl(project, "validate", "--audio")
+    assert code == 1
+    assert f"{SAMPLE_EPISODE}: audio: episodes/audio/sample-clip.mp3: " in err
+    assert snapshot(project) == before
