@@ -695,7 +695,9 @@ class Published(BaseModel):
     @classmethod
     def _transcript_type_of_its_key(cls, value: str | None, info: ValidationInfo) -> str | None:
         """The type the feed declares must be the one of the stored file's extension."""
-        key = info.data.get("transcript_key")
+        if "transcript_key" not in info.data:  # the key itself is wrong: that one problem
+            return value
+        key = info.data["transcript_key"]
         expected = TRANSCRIPT_TYPES.get(PurePosixPath(key).suffix.lower()) if key else None
         if value != expected:
             raise ValueError(f"is {value!r}, but the transcript {key} is {expected!r}")

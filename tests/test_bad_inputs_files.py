@@ -294,7 +294,7 @@ def test_http_public_url_from_the_environment_must_be_loopback(project: Project)
     assert (result.exit_code, result.stderr) == (
         1,
         "Error: public_url: must be an https:// URL (http:// only on localhost, 127.0.0.0/8 "
-        f"or [::1]), got '{url}' (from --public-url or the environment)\n",
+        f"or [::1]), got '{url}' (from --public-url or DFL_AUDIO_PUBLIC_URL)\n",
     )
     assert outputs(project) == {}
 
@@ -338,7 +338,7 @@ def test_refused_public_url_from_the_environment_does_not_echo_its_password(
     assert (result.exit_code, result.stderr) == (
         1,
         "Error: public_url: must be an https:// URL (http:// only on localhost, 127.0.0.0/8 "
-        "or [::1]), got 'http://***@cdn.example/' (from --public-url or the environment)\n",
+        "or [::1]), got 'http://***@cdn.example/' (from --public-url or DFL_AUDIO_PUBLIC_URL)\n",
     )
 
 
