@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -75,6 +75,9 @@ class Parsed(Generic[ItemT]):
     item: ItemT | None
     problems: list[Problem]
     lines: LineMap
+    # the files an episode names, as written, when its model did not parse: their checks
+    # still run, so one validate run reports every problem (never cached: problems aren't)
+    named_files: dict[str, str] = field(default_factory=dict)
 
     def line_of(self, *loc: str | int) -> int | None:
         return self.lines.line_of(loc)
@@ -87,7 +90,7 @@ def read_show(project: Project) -> Parsed[Show]:
     text, problem = _read_text(path, rel)
     if problem:
         return Parsed(rel, None, [problem], LineMap())
-    show, problems, lines = _parse_yaml_model(Show, text, rel, offset=0)
+    show, problems, lines, _data = _parse_yaml_model(Show, text, rel, offset=0)
     return Parsed(rel, show, problems, lines)
 
 
@@ -117,10 +120,10 @@ def read_episode(project: Project, path: Path) -> Parsed[Episode]:
         problems.append(Problem(rel, 1, "", "missing YAML front matter between '---' lines"))
         return Parsed(rel, None, problems, LineMap())
     front, body = split
-    meta, meta_problems, lines = _parse_yaml_model(EpisodeMeta, front, rel, offset=1)
+    meta, meta_problems, lines, data = _parse_yaml_model(EpisodeMeta, front, rel, offset=1)
     problems += meta_problems
     if meta is None or name is None:
-        return Parsed(rel, None, problems, lines)
+        return Parsed(rel, None, problems, lines, _named_files(data, problems))
     if meta.date.date().isoformat() != name["date"]:
         problems.append(
             Problem(
@@ -192,14 +195,16 @@ def _read_text(path: Path, rel: str) -> tuple[str, Problem | None]:
 
 def _parse_yaml_model(
     model: type[ModelT], text: str, rel: str, offset: int
-) -> tuple[ModelT | None, list[Problem], LineMap]:
+) -> tuple[ModelT | None, list[Problem], LineMap, dict[str, Any]]:
+    """The model, the problems, the field lines, and the mapping as read (for what a model
+    that did not parse can still tell)."""
     try:
         data, lines = load_with_lines(text, offset)
     except YamlSyntaxError as exc:
-        return None, [Problem(rel, exc.line, "", str(exc))], LineMap()
+        return None, [Problem(rel, exc.line, "", str(exc))], LineMap(), {}
     if not isinstance(data, dict):
         problem = Problem(rel, offset + 1, "", "must be a YAML mapping of field: value")
-        return None, [problem], lines
+        return None, [problem], lines, {}
     problems = [
         Problem(rel, line, _field_name(loc), "appears twice") for loc, line in lines.duplicates
     ]
@@ -207,8 +212,23 @@ def _parse_yaml_model(
         parsed = model.model_validate(data)
     except ValidationError as exc:
         problems += validation_problems(exc, rel, model, lines)
-        return None, sorted(problems, key=lambda problem: problem.line or 0), lines
-    return (None if problems else parsed), problems, lines
+        return None, sorted(problems, key=lambda problem: problem.line or 0), lines, data
+    return (None if problems else parsed), problems, lines, data
+
+
+FILE_FIELDS = ("audio", "artwork", "transcript")  # what an episode names in the repository
+
+
+def _named_files(data: dict[str, Any], problems: list[Problem]) -> dict[str, str]:
+    """The episode's file fields that are plain paths and have no problem of their own."""
+    troubled = {problem.field for problem in problems}
+    if data.get("draft") is True:  # a draft may wait for its recording
+        troubled.add("audio")
+    return {
+        name: value
+        for name in FILE_FIELDS
+        if isinstance(value := data.get(name), str) and name not in troubled
+    }
 
 
 def validation_problems(

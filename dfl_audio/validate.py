@@ -61,6 +61,8 @@ def load_catalog(project: Project, only: Sequence[Path] = ()) -> Catalog:
         problems += item.problems
         if item.item is not None:
             problems += episode_file_problems(project.root, item, show_file.item)
+        else:  # its model did not parse: the files it names are still checked
+            problems += named_file_problems(project.root, item)
     if wanted:
         problems = [p for p in problems if p.path in wanted or p.path == show_file.rel]
         parsed = [item for item in parsed if item.rel in wanted]
@@ -111,6 +113,17 @@ def episode_file_problems(root: Path, parsed: Parsed[Episode], show: Show | None
     serial = show is not None and show.type == "serial"
     if serial and meta.episode_type == "full" and meta.episode is None:
         problems.append(_at(parsed, "episode", "is required: the show is serial"))
+    return problems
+
+
+def named_file_problems(root: Path, parsed: Parsed[Episode]) -> list[Problem]:
+    """The files an episode that did not parse names must exist all the same: one validate
+    run reports every problem, not the next one after the first is fixed."""
+    problems = []
+    for field, rel_path in parsed.named_files.items():
+        path = PurePosixPath(rel_path)
+        if rel_path.strip() and not path.is_absolute() and ".." not in path.parts:
+            problems += _existing_file(root, parsed, rel_path, field)
     return problems
 
 

@@ -328,3 +328,19 @@ def test_validate_audio_probes_every_recording_and_reports_all(project: Project)
     assert code == 1
     assert f"{SAMPLE_EPISODE}: audio: episodes/audio/sample-clip.mp3: " in err
     assert snapshot(project) == before
+
+
+def test_validate_checks_the_files_of_an_episode_whose_fields_do_not_parse(
+    project: Project,
+) -> None:
+    """Issue 8 item 6: every problem of every file in one run, not one more per fix."""
+    episode = project.root / SAMPLE_EPISODE
+    text = episode.read_text()
+    text = text.replace("audio: episodes/audio/sample-clip.mp3", "audio: episodes/audio/gone.mp3")
+    episode.write_text(text.replace("explicit: false", "explicit: maybe"))
+    code, _out, err = dfl(project, "validate")
+    assert code == 1
+    lines = err.splitlines()
+    assert any(": explicit: input should be a valid boolean" in line for line in lines), err
+    assert f"{SAMPLE_EPISODE}:7: audio: file not found: episodes/audio/gone.mp3" in lines
+    assert lines[-1] == "Error: 2 problems"
