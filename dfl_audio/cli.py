@@ -20,16 +20,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from dfl_audio import __version__
-from dfl_audio.config import Overrides, effective_show
+from dfl_audio.config import Overrides
 from dfl_audio.episodes import Project
 from dfl_audio.errors import DflAudioError, EpisodeError, os_error
 from dfl_audio.progress import Update
-from dfl_audio.validate import load_catalog
 
 if TYPE_CHECKING:
     from dfl_audio.models import Show
     from dfl_audio.publish import RunOptions, RunResult
-    from dfl_audio.storage import Storage
+    from dfl_audio.storage_base import Storage
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("dfl_audio")
@@ -352,16 +351,9 @@ def doctor(state: State, storage: str | None, public_url: str | None) -> None:
 
 def _show_and_storage(state: State, overrides: Overrides) -> tuple[Show, Storage]:
     """The show with overrides applied, and the storage it names."""
-    from dfl_audio.episodes import read_show
-    from dfl_audio.storage import open_storage
+    from dfl_audio.config import open_show
 
-    show = read_show(state.project).item
-    if show is None:
-        load_catalog(state.project).require_valid()  # raises with every problem
-        raise AssertionError("unreachable")
-    show = effective_show(show, overrides)
-    store = open_storage(show.storage.location, root=state.project.root, settings=show.storage)
-    return show, store
+    return open_show(state.project, overrides)
 
 
 def _run(state: State, options: RunOptions, overrides: Overrides) -> tuple[Show, RunResult]:

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from dfl_audio.episodes import Project, read_show
 from dfl_audio.errors import ConfigError
 from dfl_audio.models import Show
+from dfl_audio.storage import open_storage
+from dfl_audio.storage_base import Storage
 
 ENV_STORAGE = "DFL_AUDIO_STORAGE"
 ENV_PUBLIC_URL = "DFL_AUDIO_PUBLIC_URL"
@@ -48,3 +51,21 @@ _SOURCES = {  # where an overridden field can come from, for the message
     "storage.location": f"--storage or {ENV_STORAGE}",
     "public_url": f"--public-url or {ENV_PUBLIC_URL}",
 }
+
+
+def configured_show(project: Project, overrides: Overrides) -> Show:
+    """The show as this run sees it: show.yaml, then the environment, then the options. A
+    show.yaml that does not parse raises every problem of every file (as validate would)."""
+    show = read_show(project).item
+    if show is None:
+        from dfl_audio.validate import load_catalog
+
+        load_catalog(project).require_valid()  # raises, with every problem
+        raise AssertionError("unreachable: require_valid raised")
+    return effective_show(show, overrides)
+
+
+def open_show(project: Project, overrides: Overrides) -> tuple[Show, Storage]:
+    """The one place a command gets its show and the storage it names."""
+    show = configured_show(project, overrides)
+    return show, open_storage(show.storage.location, root=project.root, settings=show.storage)

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dfl_audio.config import Overrides, effective_show
+from dfl_audio.config import Overrides, open_show
 from dfl_audio.episodes import Project, read_show
 from dfl_audio.errors import DflAudioError
 from dfl_audio.models import Show
-from dfl_audio.storage import LocalStorage, Storage, open_storage
+from dfl_audio.storage import LocalStorage, Storage
 
 PROBE_PREFIX = "dfl-audio-doctor/"
 
@@ -40,8 +40,7 @@ def diagnose(project: Project, overrides: Overrides) -> Iterator[Check]:
         yield Check("show", False, str(parsed.problems[0]))
         return
     try:
-        show = effective_show(parsed.item, overrides)
-        storage = open_storage(show.storage.location, root=project.root, settings=show.storage)
+        show, storage = open_show(project, overrides)
     except DflAudioError as exc:
         yield Check("storage", False, str(exc))
         return

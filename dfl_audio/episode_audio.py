@@ -33,7 +33,7 @@ from dfl_audio.models import (
     shifted_episode,
 )
 from dfl_audio.progress import Reporter, accumulate
-from dfl_audio.storage import Storage
+from dfl_audio.storage_base import Storage
 
 if TYPE_CHECKING:
     from dfl_audio.audio import EncodeResult

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from dfl_audio.state import PublishState
-from dfl_audio.storage import Storage, StoredObject
+from dfl_audio.storage_base import Storage, StoredObject
 
 GRACE = timedelta(days=7)
 

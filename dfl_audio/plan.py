@@ -39,7 +39,7 @@ from dfl_audio.models import Episode, Published, Show
 from dfl_audio.refusals import recording_problems
 from dfl_audio.side_files import SideFile, side_files
 from dfl_audio.state import PublishState, load_state
-from dfl_audio.storage import Storage, StoredObject, check_key
+from dfl_audio.storage_base import Storage, StoredObject, check_key
 from dfl_audio.storage_check import audio_damage
 
 log = logging.getLogger(__name__)

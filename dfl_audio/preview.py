@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from dfl_audio.config import Overrides, effective_show
-from dfl_audio.episodes import Project, read_show
+from dfl_audio.config import Overrides, configured_show
+from dfl_audio.episodes import Project
 from dfl_audio.errors import ConfigError, FeedError
 from dfl_audio.feed_build import enclosure_url
 from dfl_audio.serve import Site
-from dfl_audio.validate import load_catalog
 
 
 def site_for(project: Project, overrides: Overrides) -> Site:
     """The folder to serve and the feed as stored, with the URLs that mean "the storage"."""
-    show = read_show(project).item
-    if show is None:
-        load_catalog(project).require_valid()
-        raise AssertionError("unreachable: require_valid raised")
-    show = effective_show(show, overrides)
+    show = configured_show(project, overrides)
     location = show.storage.location
     if location.startswith("s3://"):
         raise ConfigError(f"serve previews local storage only; {location} is S3")

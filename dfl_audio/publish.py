@@ -36,7 +36,7 @@ from dfl_audio.plan import (
 from dfl_audio.progress import Reporter, Silent
 from dfl_audio.side_files import side_files, store_side_files
 from dfl_audio.state import PublishState, load_state, save_state
-from dfl_audio.storage import Storage
+from dfl_audio.storage_base import Storage
 from dfl_audio.validate import load_catalog
 
 __all__ = ["RunOptions", "RunResult", "check_feed", "collect_garbage", "run", "unpublish"]

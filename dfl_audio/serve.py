@@ -32,7 +32,7 @@ from werkzeug.wrappers import Request, Response
 from dfl_audio.errors import ConfigError, StorageError
 from dfl_audio.fsutil import sha256_bytes
 from dfl_audio.mediatypes import cache_control_for, content_type_for
-from dfl_audio.storage import check_key
+from dfl_audio.storage_base import check_key
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from dfl_audio.feed import chapters_json
 from dfl_audio.fsutil import file_digest, sha256_bytes
 from dfl_audio.models import Episode, Show, is_remote_image, shifted_episode
 from dfl_audio.state import PublishState
-from dfl_audio.storage import Storage
+from dfl_audio.storage_base import Storage
 from dfl_audio.storage_check import Inventory, holds
 from dfl_audio.transcripts import shift_transcript
 from dfl_audio.validate import transcript_type
