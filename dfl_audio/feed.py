@@ -192,8 +192,9 @@ class FeedDiff:
     removed: list[FeedEntrySummary]
 
 
-def summarize_feed(xml: bytes) -> dict[str, FeedEntrySummary]:
-    """GUID → summary for every item of a feed we wrote, in document order."""
+def check_feed(xml: bytes) -> etree._Element:
+    """The ``<channel>`` of a feed dfl-audio could have written; FeedError says why not (not
+    XML, a DOCTYPE or entities, another root, an item without a GUID)."""
     try:
         root = etree.fromstring(xml, _PARSER)
     except etree.XMLSyntaxError as error:
@@ -203,6 +204,20 @@ def summarize_feed(xml: bytes) -> dict[str, FeedEntrySummary]:
     channel = root.find("channel")
     if root.tag != "rss" or channel is None:
         raise FeedError(f"not an RSS feed: the root element is <{etree.QName(root).localname}>")
+    seen: set[str] = set()
+    for item in channel.iterfind("item"):
+        guid = (item.findtext("guid") or "").strip()
+        if not guid:
+            raise FeedError(f"an item has no GUID (title {item.findtext('title')!r})")
+        if guid in seen:
+            raise FeedError(f"the feed has two items with the GUID {guid!r}")
+        seen.add(guid)
+    return channel
+
+
+def summarize_feed(xml: bytes) -> dict[str, FeedEntrySummary]:
+    """GUID → summary for every item of a feed we wrote, in document order."""
+    channel = check_feed(xml)
     summaries: dict[str, FeedEntrySummary] = {}
     for element in channel.iterfind("item"):
         summary = _summarize_item(element)

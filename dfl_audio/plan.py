@@ -31,7 +31,7 @@ from dfl_audio.errors import (
     FileAccessError,
     StorageError,
 )
-from dfl_audio.feed import FeedDiff, diff_feeds, merge_foreign_items, summarize_feed
+from dfl_audio.feed import FeedDiff, check_feed, diff_feeds, merge_foreign_items
 from dfl_audio.feed_build import render
 from dfl_audio.fsutil import sha256_file
 from dfl_audio.gc import GRACE
@@ -308,7 +308,7 @@ def _unreadable(feed: bytes, where: str, rebuild: bool) -> str | None:
     """None when ``feed`` is an RSS feed dfl-audio can merge with; else a located refusal, or
     with ``rebuild`` the reason, for the warning that it will be replaced."""
     try:
-        summarize_feed(feed)
+        check_feed(feed)
     except DflAudioError as exc:
         if rebuild:
             return f"{where}: {exc.message}"

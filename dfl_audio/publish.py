@@ -17,7 +17,8 @@ from pathlib import Path
 from dfl_audio.episode_audio import publish_audio, retag_audio
 from dfl_audio.episodes import Project
 from dfl_audio.errors import ConflictError, DflAudioError, FeedError
-from dfl_audio.feed import FeedDiff, merge_foreign_items, summarize_feed
+from dfl_audio.feed import FeedDiff, merge_foreign_items
+from dfl_audio.feed import check_feed as check_feed_xml
 from dfl_audio.feed_build import render
 from dfl_audio.fsutil import atomic_write_bytes
 from dfl_audio.gc import collect, referenced, supersede
@@ -99,8 +100,10 @@ def run(
     planned = plan.feed if not published else None  # nothing new: the plan's feed is exact
     feed = FeedWrite(options, now, plan.stored_feed, planned)
     result = _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
+    superseded = len(state.superseded)
     result.deleted = collect(storage, state, plan.inventory, now, options.gc_grace)
-    save_state(project.state_file(show), state)  # after the feed: it no longer points at them
+    if len(state.superseded) != superseded:  # after the feed: it no longer points at them
+        save_state(project.state_file(show), state)
     return result
 
 
@@ -274,7 +277,7 @@ def check_feed(project: Project, now: datetime | None = None) -> bool:
         return False
     local = path.read_bytes()
     try:
-        summarize_feed(local)
+        check_feed_xml(local)
     except DflAudioError:
         return False
     ours = render(show, episodes, state, now or datetime.now(UTC))

@@ -106,7 +106,7 @@ def _describe(error: ErrorDetails) -> str:
 
 def save_state(path: Path, state: PublishState) -> None:
     """Write the state atomically, keys sorted so git diffs stay readable; no-op if unchanged."""
-    data = json.loads(state.model_dump_json())
+    data = state.model_dump(mode="json")  # JSON types in one pass (dates as ISO strings)
     text = (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     if path.is_file() and path.read_bytes() == text:
         return
