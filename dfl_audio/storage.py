@@ -188,15 +188,8 @@ class LocalStorage:
 
     def list_keys(self, prefix: str = "") -> list[str]:
         """Every stored key under ``prefix``, sorted; hidden files and folders are skipped."""
-        keys = []
-        for folder, dirs, files in os.walk(self.root):
-            dirs[:] = [name for name in dirs if not name.startswith(".")]
-            base = Path(folder).relative_to(self.root)
-            for name in files:
-                key = (base / name).as_posix()
-                if not name.startswith(".") and key.startswith(prefix):
-                    keys.append(key)
-        return sorted(keys)
+        with _wrap_os_errors(f"Failed to list {self.description}"):
+            return sorted(key for key, _stat in self._files(prefix))
 
     def inventory(self, prefix: str = "") -> dict[str, StoredObject]:
         """Size and SHA-256 of every stored file. A file whose sidecar went stale (touched,
