@@ -538,7 +538,7 @@ class EpisodeMeta(_Strict):
     transcript: RepoPath | None = None
     draft: bool = False
     links: tuple[Link, ...] = ()
-    link: WebUrl | None = None  # the interview's page on the DFL site; else the show's link
+    link: WebUrl | None = None  # the interview's page on the DFL site; else its site page
     block: bool = False  # itunes:block: keep this episode out of Apple's directory
     intro: ClipChoice | None = None  # None: the show's; false: none for this episode
     outro: ClipChoice | None = None
@@ -757,3 +757,4 @@ class FeedItem(BaseModel):
     transcript_url: str | None = None
     transcript_type: str | None = None
     image_url: str | None = None
+    page_url: str | None = None  # the episode's page on the show's website

@@ -21,7 +21,7 @@ def clock(seconds: float) -> str:
     >>> clock(12.5), clock(754), clock(3723.9)
     ('0:12', '12:34', '1:02:03')
     """
-    whole = int(math.floor(max(seconds, 0.0)))
+    whole = math.floor(max(seconds, 0.0))
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
