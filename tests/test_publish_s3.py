@@ -354,7 +354,7 @@ def test_storage_and_public_url_come_from_the_environment_when_no_option(
     assert result.exit_code == 0, result.output
     stored = s3.body("from-env/interviews.xml")
     assert stored == (project.root / FEED).read_bytes()
-    assert feed_of(stored)["link"] == "https://www.depthfirstlearning.com/"
+    assert feed_of(stored)["link"] == s3.public_url("from-env") + "index.html"  # show page
     assert f'href="{s3.public_url("from-env")}interviews.xml"' in stored.decode()
     assert s3.keys("pod/") == []
 
