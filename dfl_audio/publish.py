@@ -117,13 +117,16 @@ def run(
         files = plan.side_files
         state = plan.side_state.model_copy(update={"storage": state.storage})
     store_side_files(storage, files, plan.inventory)
-    site = plan.site if not published else build_site(project.root, show, episodes, state, now)
+    if published:  # else the plan's feed and site are exact
+        update = next_feed(project, show, state, episodes, now, plan.stored_feed, storage, options)
+        site = build_site(project.root, show, episodes, state, now, update.new)
+    else:
+        update, site = plan.feed, plan.site
     state.site_assets = list(site.asset_keys)
     supersede(before, state, now)
     save_state(project.state_file(show), state)
-    site_written = store_site(storage, site, plan.inventory)
-    planned = plan.feed if not published else None  # nothing new: the plan's feed is exact
-    feed = FeedWrite(options, now, plan.stored_feed, planned)
+    site_written = store_site(storage, site, plan.inventory)  # before the feed that links it
+    feed = FeedWrite(options, now, plan.stored_feed, update)
     result = _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
     result.site_written = site_written
     known |= known_slugs((), state)
@@ -262,15 +265,15 @@ def unpublish(
         raise FeedError("was never published; nothing to unpublish", wanted)
     state.withdrawn = sorted({*state.withdrawn, guid})
     stored = storage.get(show.feed_name)  # refuse an unreadable stored feed before any write
-    next_feed(project, show, state, episodes, now, stored, storage, RunOptions())
+    update = next_feed(project, show, state, episodes, now, stored, storage, RunOptions())
     inventory = storage.inventory()
-    site = build_site(project.root, show, episodes, state, now)  # the show page without it
+    site = build_site(project.root, show, episodes, state, now, update.new)  # without it
     before = referenced(state)
     state.site_assets = list(site.asset_keys)
     supersede(before, state, now)
     save_state(state_path, state)
     site_written = store_site(storage, site, inventory)
-    feed = FeedWrite(RunOptions(), now, stored)
+    feed = FeedWrite(RunOptions(), now, stored, update)
     result = _write_feed(project, show, storage, state, episodes, [], [], feed)
     result.site_written = site_written
     stale = stale_pages(site, inventory, known_slugs(episodes, state))

@@ -57,7 +57,11 @@ CONTENT_TYPES = {
     ".vtt": "text/vtt",
     ".json": "application/json+chapters",
     ".xml": "application/rss+xml",
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
 }
+SITE = {"pod/index.html", "pod/sitemap.xml", "pod/episodes/welcome.html"}  # and two assets
 
 
 # -- the server and the instrumented clients ------------------------------------------------------
@@ -249,11 +253,17 @@ def test_publish_stores_everything_with_headers_and_writes_the_feed_last(
     assert feed_bytes == (project.root / FEED).read_bytes()
     assert guids(feed_bytes) == [GUID]
     kinds = sorted(Path(key).suffix for key in keys)
-    assert kinds == [".jpg", ".jpg", ".json", ".mp3", ".vtt", ".xml"], keys
+    assert kinds == [
+        *(".css", ".html", ".html", ".jpg", ".jpg", ".js"),
+        *(".json", ".mp3", ".vtt", ".xml", ".xml"),
+    ], keys
+    assert set(keys) >= SITE
     for key in keys:
         head = s3.admin.head_object(Bucket=s3.bucket, Key=key)
-        assert head["ContentType"] == CONTENT_TYPES[Path(key).suffix], key
-        assert head["CacheControl"] == (SHORT if key.endswith(".xml") else IMMUTABLE), key
+        expected = "application/xml" if key.endswith("sitemap.xml") else None
+        assert head["ContentType"] == expected or CONTENT_TYPES[Path(key).suffix], key
+        short = key.endswith((".xml", ".html"))  # the feed, pages and sitemap; not the assets
+        assert head["CacheControl"] == (SHORT if short else IMMUTABLE), key
         if not key.endswith(".xml"):  # content-addressed media carry their verified SHA-256
             assert head["Metadata"]["sha256"] == hashlib.sha256(s3.body(key)).hexdigest()
 
@@ -262,14 +272,17 @@ def test_publish_stores_everything_with_headers_and_writes_the_feed_last(
     audio_key = "pod/" + enclosure["url"].removeprefix(s3.public_url())
     assert audio_key in keys and audio_key.startswith("pod/audio/welcome-")
     assert enclosure["file_size"] == len(s3.body(audio_key))
-    assert linked_keys(feed_bytes, s3.public_url()) == set(keys) - {"pod/interviews.xml"}
+    assets = {key for key in keys if key.startswith("pod/assets/")}
+    unlinked = {"pod/interviews.xml", "pod/sitemap.xml", *assets}  # the feed links the pages
+    assert linked_keys(feed_bytes, s3.public_url()) == set(keys) - unlinked
 
-    # Order: each linked object is PUT and verified (HEAD) before the one feed write, the last.
+    # Order: each linked object is PUT and verified (HEAD) before the one feed write, the last;
+    # so are the site's files (the pages link the same objects).
     writes = s3.writes()
     assert writes[-1] == ("PutObject", "pod/interviews.xml")
     assert [op for op in writes if op[1] == "pod/interviews.xml"] == [writes[-1]]
     feed_at = s3.ops.index(("PutObject", "pod/interviews.xml"))
-    for key in linked_keys(feed_bytes, s3.public_url()):
+    for key in linked_keys(feed_bytes, s3.public_url()) | unlinked - {"pod/interviews.xml"}:
         put_at = s3.ops.index(("PutObject", key))
         assert put_at < s3.ops.index(("HeadObject", key), put_at) < feed_at, key
 
@@ -325,7 +338,8 @@ def test_republish_of_100_unchanged_episodes_makes_zero_puts(
     assert first.stdout.count("published: ") == 100
     assert len(guids(s3.body("pod/interviews.xml"))) == 100
     puts = sum(op == "PutObject" for op, _ in s3.ops)
-    assert puts == 100 * 4 + 1 + 1  # mp3, chapters, transcript, art each; show art; feed
+    # mp3, chapters, transcript, art and page each; show art; show page, sitemap, 2 assets; feed
+    assert puts == 100 * 5 + 1 + 4 + 1
 
     s3.ops.clear()
     started = time.perf_counter()
@@ -559,11 +573,16 @@ def test_unpublish_writes_the_feed_before_deleting_the_files(project: Project, s
     stored = s3.body("pod/interviews.xml")
     assert guids(stored) == [] and GUID not in stored.decode()
     assert stored == (project.root / FEED).read_bytes()
-    assert s3.keys() == sorted({"pod/interviews.xml"} | show_art)
+    site = {key for key in before if key.startswith("pod/assets/")}
+    site |= {"pod/index.html", "pod/sitemap.xml"}  # the show's site stays, its page goes
+    assert s3.keys() == sorted({"pod/interviews.xml"} | show_art | site)
+    assert b"welcome.html" not in s3.body("pod/index.html")
 
     feed_at = s3.ops.index(("PutObject", "pod/interviews.xml"))
+    assert s3.ops.index(("PutObject", "pod/index.html")) < feed_at  # the show page without it
     deleted = [(at, key) for at, (op, key) in enumerate(s3.ops) if op == "DeleteObject"]
-    assert {key for _, key in deleted} == episode_keys - show_art
+    assert {key for _, key in deleted} == episode_keys - show_art - {"pod/index.html"}
+    assert "pod/episodes/welcome.html" in {key for _, key in deleted}
     assert all(at > feed_at for at, _ in deleted)
 
 
