@@ -28,7 +28,7 @@ import podcastparser
 import pytest
 from click.testing import CliRunner, Result
 from lxml import etree
-from project_fixtures import REPO, SAMPLE_EPISODE, project
+from project_fixtures import REPO, SAMPLE_EPISODE, edit, project
 from s3_helpers import moto_server
 
 import dfl_audio.s3
@@ -684,3 +684,38 @@ def test_a_title_edit_retags_the_object_in_the_bucket(project: Project, s3: S3) 
     result = dfl(project, "publish", *s3.options())
     assert f"unchanged: {SAMPLE_EPISODE} — audio is current" in result.stdout
     assert s3.writes() == []
+
+
+# -- the show's website ---------------------------------------------------------------------------
+
+
+def test_site_in_the_bucket_links_the_bucket_and_a_note_edit_rewrites_one_page_then_the_feed(
+    project: Project, s3: S3
+) -> None:
+    from bs4 import BeautifulSoup
+
+    assert dfl(project, "publish", *s3.options()).exit_code == 0
+    feed = feed_of(s3.body("pod/interviews.xml"))
+    page_url = s3.public_url() + "episodes/welcome.html"
+    assert feed["link"] == s3.public_url() + "index.html"
+    assert feed["episodes"][0]["link"] == page_url
+    page = BeautifulSoup(s3.body("pod/episodes/welcome.html"), "lxml")
+    audio = page.select_one("section.player audio#player-audio")
+    assert audio is not None
+    assert audio["src"] == feed["episodes"][0]["enclosures"][0]["url"]
+    canonical = page.select_one("link[rel=canonical]")
+    assert canonical is not None and canonical["href"] == page_url
+    show_page = BeautifulSoup(s3.body("pod/index.html"), "lxml")
+    assert [a["href"] for a in show_page.select("li.episode-summary a")] == [
+        "episodes/welcome.html"
+    ]
+
+    s3.ops.clear()
+    edit(project.root / SAMPLE_EPISODE, "This trailer is made by", "This short trailer is made by")
+    result = dfl(project, "feed", *s3.options())
+    assert result.exit_code == 0, result.output
+    writes = [key for _, key in s3.writes()]
+    assert writes[-2:] == ["pod/episodes/welcome.html", "pod/interviews.xml"]
+    assert [key for key in writes if "welcome" not in key] == ["pod/interviews.xml"]  # the
+    # re-tagged MP3 and the page, then the feed; the show page's summary did not change
+    assert b"This short trailer" in s3.body("pod/episodes/welcome.html")
