@@ -43,6 +43,7 @@ from dfl_audio.site.store import (
     changed_files,
     delete_pages,
     known_slugs,
+    review_copy_matches,
     stale_pages,
     store_site,
     write_review_copy,
@@ -311,7 +312,8 @@ def collect_garbage(
 
 def check_feed(project: Project, now: datetime | None = None) -> bool:
     """True when ``feeds/`` holds exactly the feed the episode files and state produce (with
-    the items another publisher added, which a merge carried into it)."""
+    the items another publisher added, which a merge carried into it), and the site that goes
+    with it in ``feeds/site/``."""
     show, episodes = load_catalog(project).require_valid()
     state = load_state(project.state_file(show), project.rel(project.state_file(show)))
     path = project.feed_file(show)
@@ -322,5 +324,9 @@ def check_feed(project: Project, now: datetime | None = None) -> bool:
         check_feed_xml(local)
     except DflAudioError:
         return False
-    ours = render(show, episodes, state, now or datetime.now(UTC))
-    return merge_foreign_items(ours, local, known_guids(state, episodes)) == local
+    now = now or datetime.now(UTC)
+    ours = render(show, episodes, state, now)
+    if merge_foreign_items(ours, local, known_guids(state, episodes)) != local:
+        return False
+    site = build_site(project.root, show, episodes, state, now, local)
+    return review_copy_matches(project.site_dir, site)

@@ -427,3 +427,13 @@ def test_serve_shows_episode_pages_whose_links_all_resolve(published: Project, s
     status, headers, sitemap = fetch(served + "sitemap.xml")
     assert (status, headers["Content-Type"]) == (200, "application/xml")
     assert f"<loc>{served}episodes/welcome.html</loc>".encode() in sitemap
+
+
+def test_feed_check_fails_when_the_review_copy_is_stale(project: Project) -> None:
+    publish(project)
+    check = ["--root", str(project.root), "feed", "--check"]
+    assert CliRunner().invoke(cli, check).exit_code == 0
+    (project.root / "feeds/site/index.html").write_text("edited by hand", encoding="utf-8")
+    result = CliRunner().invoke(cli, check)
+    assert result.exit_code == 1
+    assert "the feed in feeds/ is stale: run dfl-audio feed" in result.output
