@@ -39,6 +39,7 @@ from dfl_audio.models import Episode, Published, Show
 from dfl_audio.refusals import recording_problems
 from dfl_audio.side_files import SideFile, side_files
 from dfl_audio.site.build import Website, build_site
+from dfl_audio.site.page_cache import page_cache
 from dfl_audio.site.urls import SHOW_PAGE
 from dfl_audio.state import PublishState, load_state
 from dfl_audio.storage_base import Storage, StoredObject, check_key
@@ -132,7 +133,8 @@ def prepare(
         refuse_removals(feed.diff, feed_rel, set(state.withdrawn))
     if feed.unreadable:
         log.warning("%s; replacing it (--rebuild-feed)", feed.unreadable)
-    site = build_site(project.root, show, episodes, predicted, now, feed.new)  # refused now
+    pages = page_cache(project)
+    site = build_site(project.root, show, episodes, predicted, now, feed.new, pages)  # refused now
     return Plan(state, mark, inventory, stored_feed, plans, predicted, files, feed, site)
 
 
