@@ -76,6 +76,8 @@ def build_site(
         if data is None:
             view = episode_view(show, item, image, _cues(root, item, state))
             data = render_episode_page(about, view, assets)
+            if cache is not None:
+                cache.keep(key, digest, data)
         pages.append(SiteFile(key, data))
         inputs[key] = digest
     return _website(about, assets, pages, listed_episodes(feed), inputs)

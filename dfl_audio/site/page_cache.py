@@ -58,8 +58,15 @@ class PageCache:
         self.index = index
         self.copies = copies
         self.entries: dict[str, Any] = self._load()
+        self.fresh: dict[tuple[str, str], bytes] = {}  # rendered by this run
+
+    def keep(self, key: str, digest: str, data: bytes) -> None:
+        """A page this run rendered: a second build in the same run (after encoding) reuses it."""
+        self.fresh[key, digest] = data
 
     def get(self, key: str, digest: str) -> bytes | None:
+        if (key, digest) in self.fresh:
+            return self.fresh[key, digest]
         entry = self.entries.get(key)
         if not isinstance(entry, dict) or entry.get("inputs") != digest:
             return None
