@@ -1,8 +1,10 @@
-"""The pipeline: episode files → validate → normalize → tag → upload → feed.
+"""The pipeline: episode files → validate → normalize → tag → upload → site → feed.
 
 Order is the safety rule: every object a feed points to is stored and verified before the
-feed that points to it is written, and the feed is written last, in one operation. A run
-that dies anywhere leaves the previous feed in place and is finished by the next run.
+feed that points to it is written — the show's website (its pages link the same objects)
+included — and the feed is written last, in one operation. A run that dies anywhere leaves
+the previous feed in place and is finished by the next run. Pages of episodes that left the
+feed are deleted only after it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,17 @@ from dfl_audio.plan import (
 )
 from dfl_audio.progress import Reporter, Silent
 from dfl_audio.side_files import side_files, store_side_files
+from dfl_audio.site.build import build_site
+from dfl_audio.site.page_cache import page_cache
+from dfl_audio.site.store import (
+    changed_files,
+    delete_pages,
+    known_slugs,
+    review_copy_matches,
+    stale_pages,
+    store_site,
+    write_review_copy,
+)
 from dfl_audio.state import PublishState, load_state, save_state
 from dfl_audio.storage_base import Storage
 from dfl_audio.validate import load_catalog
@@ -59,6 +72,8 @@ class RunResult:
     published: list[Published] = field(default_factory=list)
     dry_run: bool = False
     deleted: list[str] = field(default_factory=list)  # superseded objects past their grace
+    site_written: list[str] = field(default_factory=list)  # pages, sitemap, assets (or would be)
+    site_deleted: list[str] = field(default_factory=list)  # pages of episodes that left
 
 
 def run(
@@ -79,10 +94,19 @@ def run(
     show = show or file_show
     plan = prepare(project, storage, show, episodes, options, now)
     feed_path = project.feed_file(show)
+    known = known_slugs(episodes, plan.state)
     if options.dry_run:
         update = plan.feed
         return RunResult(
-            feed_path, show.feed_url, plan.episodes, update.diff, update.old != update.new, [], True
+            feed_path,
+            show.feed_url,
+            plan.episodes,
+            update.diff,
+            update.old != update.new,
+            [],
+            True,
+            site_written=changed_files(plan.site, plan.inventory),
+            site_deleted=stale_pages(plan.site, plan.inventory, known),
         )
     state = plan.state
     before = referenced(state)
@@ -95,11 +119,21 @@ def run(
         files = plan.side_files
         state = plan.side_state.model_copy(update={"storage": state.storage})
     store_side_files(storage, files, plan.inventory)
+    if published:  # else the plan's feed and site are exact
+        update = next_feed(project, show, state, episodes, now, plan.stored_feed, storage, options)
+        site = build_site(project.root, show, episodes, state, now, update.new, plan.pages)
+    else:
+        update, site = plan.feed, plan.site
+    state.site_assets = list(site.asset_keys)
     supersede(before, state, now)
     save_state(project.state_file(show), state)
-    planned = plan.feed if not published else None  # nothing new: the plan's feed is exact
-    feed = FeedWrite(options, now, plan.stored_feed, planned)
+    site_written = store_site(storage, site, plan.inventory)  # before the feed that links it
+    feed = FeedWrite(options, now, plan.stored_feed, update)
     result = _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
+    result.site_written = site_written
+    known |= known_slugs((), state)
+    result.site_deleted = delete_pages(storage, stale_pages(site, plan.inventory, known))
+    write_review_copy(project.site_dir, site, plan.pages)
     superseded = len(state.superseded)
     result.deleted = collect(storage, state, plan.inventory, now, options.gc_grace)
     if len(state.superseded) != superseded:  # after the feed: it no longer points at them
@@ -233,10 +267,21 @@ def unpublish(
         raise FeedError("was never published; nothing to unpublish", wanted)
     state.withdrawn = sorted({*state.withdrawn, guid})
     stored = storage.get(show.feed_name)  # refuse an unreadable stored feed before any write
-    next_feed(project, show, state, episodes, now, stored, storage, RunOptions())
+    update = next_feed(project, show, state, episodes, now, stored, storage, RunOptions())
+    inventory = storage.inventory()
+    pages = page_cache(project)
+    site = build_site(project.root, show, episodes, state, now, update.new, pages)
+    before = referenced(state)
+    state.site_assets = list(site.asset_keys)
+    supersede(before, state, now)
     save_state(state_path, state)
-    feed = FeedWrite(RunOptions(), now, stored)
+    site_written = store_site(storage, site, inventory)
+    feed = FeedWrite(RunOptions(), now, stored, update)
     result = _write_feed(project, show, storage, state, episodes, [], [], feed)
+    result.site_written = site_written
+    stale = stale_pages(site, inventory, known_slugs(episodes, state))
+    result.site_deleted = delete_pages(storage, stale)  # the feed no longer links them
+    write_review_copy(project.site_dir, site, pages)
     if delete_audio:
         keys = [record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key]
         keys = list(dict.fromkeys([*keys, *record.chapter_image_keys]))  # art may repeat
@@ -269,7 +314,8 @@ def collect_garbage(
 
 def check_feed(project: Project, now: datetime | None = None) -> bool:
     """True when ``feeds/`` holds exactly the feed the episode files and state produce (with
-    the items another publisher added, which a merge carried into it)."""
+    the items another publisher added, which a merge carried into it), and the site that goes
+    with it in ``feeds/site/``."""
     show, episodes = load_catalog(project).require_valid()
     state = load_state(project.state_file(show), project.rel(project.state_file(show)))
     path = project.feed_file(show)
@@ -280,5 +326,9 @@ def check_feed(project: Project, now: datetime | None = None) -> bool:
         check_feed_xml(local)
     except DflAudioError:
         return False
-    ours = render(show, episodes, state, now or datetime.now(UTC))
-    return merge_foreign_items(ours, local, known_guids(state, episodes)) == local
+    now = now or datetime.now(UTC)
+    ours = render(show, episodes, state, now)
+    if merge_foreign_items(ours, local, known_guids(state, episodes)) != local:
+        return False
+    site = build_site(project.root, show, episodes, state, now, local, page_cache(project))
+    return review_copy_matches(project.site_dir, site)
