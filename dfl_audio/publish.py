@@ -238,7 +238,7 @@ def unpublish(
     feed = FeedWrite(RunOptions(), now, stored)
     result = _write_feed(project, show, storage, state, episodes, [], [], feed)
     if delete_audio:
-        keys = [record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key]
+        keys = [record.audio_key, record.chapters_key, *record.transcript_keys, record.artwork_key]
         keys = list(dict.fromkeys([*keys, *record.chapter_image_keys]))  # art may repeat
         del state.episodes[guid]
         still_used = referenced(state)

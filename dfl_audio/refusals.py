@@ -12,11 +12,12 @@ from dfl_audio.episodes import Project
 from dfl_audio.errors import AudioError, EpisodeError, Problem
 from dfl_audio.models import Episode, Show
 from dfl_audio.state import PublishState, load_state
-from dfl_audio.validate import load_catalog
+from dfl_audio.validate import late_transcript_problems, load_catalog
 
 
 def recording_problems(project: Project, episodes: Sequence[Episode]) -> list[Problem]:
-    """Each recording must be readable audio that its chapters fit (probed, not decoded)."""
+    """Each recording must be readable audio that its chapters and transcript fit (probed,
+    not decoded)."""
     from dfl_audio import audio  # numpy and mutagen load only when audio is looked at
     from dfl_audio.tags import chapter_problem
 
@@ -33,6 +34,7 @@ def recording_problems(project: Project, episodes: Sequence[Episode]) -> list[Pr
         late = chapter_problem(episode, probe.duration)
         if late:
             problems.append(Problem(episode.path, None, "chapters", late))
+        problems += late_transcript_problems(project.root, episode, probe.duration)
     return problems
 
 
@@ -91,7 +93,8 @@ def validate_project(
             problems += recording_problems(project, due)
     if only:
         wanted = {project.rel(path) for path in only}
-        shown = {project.rel(project.show_file)} | wanted
+        transcripts = {e.meta.transcript for e in catalog.episodes if e.meta.transcript}
+        shown = {project.rel(project.show_file)} | wanted | transcripts
         problems = [problem for problem in problems if problem.path in shown]
     if problems or catalog.show is None:
         raise EpisodeError(problems or [Problem("episodes/show.yaml", None, "", "missing")])

@@ -1,5 +1,5 @@
 """The small files an episode points to besides its audio: chapters (and their images),
-transcript, artwork.
+transcripts (every format, from the one source), artwork.
 
 They follow the metadata: on every run their content keys are worked out from the episode
 files (pure, so ``--dry-run`` and the refusal checks see the feed the run will write), and
@@ -18,12 +18,19 @@ from dfl_audio.episode_audio import content_key
 from dfl_audio.episodes import Project
 from dfl_audio.feed import chapters_json
 from dfl_audio.fsutil import file_digest, sha256_bytes
-from dfl_audio.models import Episode, Show, is_remote_image, shifted_episode
+from dfl_audio.mediatypes import MEDIA_TYPES
+from dfl_audio.models import (
+    Episode,
+    Published,
+    Show,
+    StoredTranscript,
+    is_remote_image,
+    shifted_episode,
+)
 from dfl_audio.state import PublishState
 from dfl_audio.storage_base import Storage
 from dfl_audio.storage_check import Inventory, holds
-from dfl_audio.transcripts import shift_transcript
-from dfl_audio.validate import transcript_type
+from dfl_audio.transcripts import TranscriptSource, published_transcripts
 
 
 @dataclass(frozen=True)
@@ -81,20 +88,16 @@ def side_files(
             if meta.chapters
             else None
         )
-        transcript = None
-        if meta.transcript and record.intro_seconds:
-            transcript = _shifted_transcript(
-                project, episode.slug, meta.transcript, record.intro_seconds
-            )
-        elif meta.transcript:
-            transcript = repo_file("audio", episode.slug, meta.transcript)
+        transcripts = [
+            StoredTranscript(key=add(item), type=kind)
+            for item, kind in _transcript_files(project, show, episode, record)
+        ]
         artwork = repo_file("art", episode.slug, meta.artwork) if meta.artwork else None
         new.episodes[meta.guid] = record.model_copy(
             update={
                 "episode_path": episode.path,
                 "chapters_key": add(chapters) if chapters else None,
-                "transcript_key": add(transcript) if transcript else None,
-                "transcript_type": transcript_type(meta.transcript) if meta.transcript else None,
+                "transcripts": tuple(transcripts),
                 "artwork_key": add(artwork) if artwork else None,
                 "chapter_image_keys": tuple(sorted({item.key for item in images.values()})),
             }
@@ -117,10 +120,51 @@ def store_side_files(storage: Storage, files: Sequence[SideFile], inventory: Inv
     return written
 
 
-def _shifted_transcript(project: Project, slug: str, rel: str, seconds: float) -> SideFile:
-    """The transcript as published: its cues moved by the intro the stored audio starts with."""
-    data = shift_transcript((project.root / rel).read_bytes(), rel, seconds)
-    return _bytes_file(slug, PurePosixPath(rel).suffix.lower(), data)
+def _transcript_files(
+    project: Project, show: Show, episode: Episode, record: Published
+) -> list[tuple[SideFile, str]]:
+    """Every published form of the episode's transcript (none without one), with its type."""
+    rel = episode.meta.transcript
+    if rel is None:
+        return []
+    stat = (project.root / rel).stat()
+    made = _published_forms(
+        project.root / rel,
+        (stat.st_size, stat.st_mtime_ns),
+        TranscriptForms(
+            rel,
+            record.intro_seconds,
+            record.interview_seconds,
+            episode.meta.title,
+            show.language,
+        ),
+    )
+    return [
+        (_bytes_file(episode.slug, suffix, data), MEDIA_TYPES[suffix])
+        for suffix, data in made.items()
+    ]
+
+
+@dataclass(frozen=True)
+class TranscriptForms:
+    """What the published forms of a transcript file depend on, besides its bytes."""
+
+    rel: str
+    shift: float
+    duration: float | None
+    title: str
+    language: str
+
+
+@functools.lru_cache(maxsize=128)
+def _published_forms(
+    path: Path, version: tuple[int, int], forms: TranscriptForms
+) -> dict[str, bytes]:
+    """Made once per file version and settings: a feed run looks at every episode."""
+    source = TranscriptSource(
+        forms.rel, path.read_bytes(), forms.shift, forms.duration, forms.title, forms.language
+    )
+    return published_transcripts(source)
 
 
 @functools.lru_cache(maxsize=64)

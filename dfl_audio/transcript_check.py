@@ -9,6 +9,7 @@ length is known (``validate --audio``, ``publish``, ``feed``) — a cue past its
 from __future__ import annotations
 
 from dfl_audio.transcript_cues import Cue, Reading, Slip, read_transcript
+from dfl_audio.transcript_cues import format_clock as clock
 
 # Two cues may overlap by this much: caption editors snap cue edges to video frames, and
 # several (Descript, Premiere) start a cue one frame (≤ 40 ms at 25 fps) before the last
@@ -86,16 +87,3 @@ def _against_previous(
             )
         ]
     return []
-
-
-def clock(seconds: float) -> str:
-    """A time as an editor reads it in any of the formats: ``HH:MM:SS.mmm``.
-
-    >>> clock(3723.5), clock(0.25)
-    ('01:02:03.500', '00:00:00.250')
-    """
-    millis = round(seconds * 1000)
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    whole, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{whole:02d}.{millis:03d}"

@@ -93,6 +93,19 @@ def clock_seconds(clock: str) -> float:
     return round(seconds, 3)
 
 
+def format_clock(seconds: float, separator: str = ".") -> str:
+    """A time as WebVTT (``.``) or SRT (``,``) write it, and as an editor reads it.
+
+    >>> format_clock(3723.5), format_clock(0.25, ",")
+    ('01:02:03.500', '00:00:00,250')
+    """
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    whole, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{whole:02d}{separator}{millis:03d}"
+
+
 def read_cues(data: bytes, path: str, *, duration: float | None = None) -> list[Cue]:
     """The cues of the transcript ``data`` read from ``path`` (the suffix says its format).
 

@@ -1,0 +1,132 @@
+"""Cues written as each transcript format an app reads (Podcasting 2.0 ``podcast:transcript``).
+
+WebVTT keeps the speaker as a voice tag ``<v Name>``; SRT, which has no speakers, starts the
+cue's text with ``Name:``; JSON keeps it as ``speaker``; the HTML form of the spec gives each
+change of speaker a ``<cite>``, each cue a ``<time>`` and a ``<p>``. Caption lines are
+wrapped at 65 characters, the longest line a caption display is made for.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import textwrap
+from collections.abc import Callable, Sequence
+
+from dfl_audio.transcript_cues import Cue, format_clock
+
+CAPTION_LINE = 65  # characters: longer caption lines are cut off or shrunk by players
+JSON_VERSION = "1.0.0"  # Podcasting 2.0 JSON transcript version
+
+
+def shifted_cues(cues: Sequence[Cue], seconds: float) -> list[Cue]:
+    """The cues ``seconds`` later (the intro played before the interview)."""
+    if not seconds:
+        return list(cues)
+    return [
+        Cue(round(c.start + seconds, 3), round(c.end + seconds, 3), c.text, c.speaker) for c in cues
+    ]
+
+
+def to_vtt(cues: Sequence[Cue]) -> bytes:
+    """WebVTT with ``<v Speaker>`` voice tags.
+
+    >>> print(to_vtt([Cue(1, 2.5, "Hi & bye", "Ann")]).decode(), end="")
+    WEBVTT
+    <BLANKLINE>
+    00:00:01.000 --> 00:00:02.500
+    <v Ann>Hi &amp; bye
+    """
+    blocks = ["WEBVTT"]
+    for cue in cues:
+        text = "\n".join(_wrapped(cue.text, lambda line: html.escape(line, quote=False)))
+        voice = f"<v {_vtt_voice(cue.speaker)}>" if cue.speaker else ""
+        blocks.append(f"{format_clock(cue.start)} --> {format_clock(cue.end)}\n{voice}{text}")
+    return ("\n\n".join(blocks) + "\n").encode()
+
+
+def to_srt(cues: Sequence[Cue]) -> bytes:
+    """SRT, numbered from 1; the speaker starts the text (``Name: ...``).
+
+    >>> print(to_srt([Cue(61.1, 62.9, "Hi", "Ann")]).decode(), end="")
+    1
+    00:01:01,100 --> 00:01:02,900
+    Ann: Hi
+    """
+    blocks = []
+    for number, cue in enumerate(cues, 1):
+        said = f"{cue.speaker}: {cue.text}" if cue.speaker else cue.text
+        text = "\n".join(_wrapped(said, lambda line: line))
+        timing = f"{format_clock(cue.start, ',')} --> {format_clock(cue.end, ',')}"
+        blocks.append(f"{number}\n{timing}\n{text}")
+    return ("\n\n".join(blocks) + "\n").encode()
+
+
+def to_json(cues: Sequence[Cue]) -> bytes:
+    """Podcasting 2.0 JSON: ``{"version": "1.0.0", "segments": [...]}``, speakers kept."""
+    segments = [
+        {
+            **({"speaker": cue.speaker} if cue.speaker else {}),
+            "startTime": cue.start,
+            "endTime": cue.end,
+            "body": cue.text,
+        }
+        for cue in cues
+    ]
+    document = {"version": JSON_VERSION, "segments": segments}
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def to_html(cues: Sequence[Cue], *, title: str, language: str) -> bytes:
+    """The spec's HTML transcript: a ``<cite>`` when the speaker changes, then for each cue
+    its ``<time>`` (``datetime`` in seconds, for machines) and its ``<p>``."""
+    lines = [
+        "<!DOCTYPE html>",
+        f'<html lang="{html.escape(language)}">',
+        '<head><meta charset="utf-8"><title>'
+        + html.escape(f"Transcript: {title}")
+        + "</title></head>",
+        "<body>",
+    ]
+    speaker: str | None = None
+    for cue in cues:
+        if cue.speaker and cue.speaker != speaker:
+            lines.append(f"<cite>{html.escape(cue.speaker)}:</cite>")
+        speaker = cue.speaker
+        stamp = f'<time datetime="PT{cue.start:g}S">{_short_clock(cue.start)}</time>'
+        lines += [stamp, f"<p>{html.escape(cue.text)}</p>"]
+    lines += ["</body>", "</html>"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+WRITERS: dict[str, Callable[[Sequence[Cue]], bytes]] = {
+    ".vtt": to_vtt,
+    ".srt": to_srt,
+    ".json": to_json,
+}
+
+
+def _wrapped(text: str, escape: Callable[[str], str]) -> list[str]:
+    """The cue's words on lines of at most :data:`CAPTION_LINE` characters (a longer word
+    keeps its line); never an empty line, which would end the cue."""
+    lines = []
+    for paragraph in text.splitlines():
+        lines += textwrap.wrap(paragraph, CAPTION_LINE, break_long_words=False)
+    return [escape(line) for line in lines] or [escape("…")]
+
+
+def _vtt_voice(name: str) -> str:
+    """A speaker's name as a voice tag annotation: no '>' or line break may end it early."""
+    return html.escape(" ".join(name.split()), quote=False)
+
+
+def _short_clock(seconds: float) -> str:
+    """``M:SS`` or ``H:MM:SS``, as the spec's example and show notes write times.
+
+    >>> _short_clock(63.4), _short_clock(3723)
+    ('1:03', '1:02:03')
+    """
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
