@@ -55,9 +55,12 @@ CONTENT_TYPES = {
     ".mp3": "audio/mpeg",
     ".jpg": "image/jpeg",
     ".vtt": "text/vtt",
-    ".json": "application/json+chapters",
+    ".srt": "application/x-subrip",
+    ".json": "application/json",  # the JSON transcript; chapters: *.chapters.json below
+    ".html": "text/html; charset=utf-8",
     ".xml": "application/rss+xml",
 }
+CHAPTERS_TYPE = "application/json+chapters"
 
 
 # -- the server and the instrumented clients ------------------------------------------------------
@@ -249,10 +252,13 @@ def test_publish_stores_everything_with_headers_and_writes_the_feed_last(
     assert feed_bytes == (project.root / FEED).read_bytes()
     assert guids(feed_bytes) == [GUID]
     kinds = sorted(Path(key).suffix for key in keys)
-    assert kinds == [".jpg", ".jpg", ".json", ".mp3", ".vtt", ".xml"], keys
+    assert kinds == [".html", ".jpg", ".jpg", ".json", ".json", ".mp3", ".srt", ".vtt", ".xml"]
     for key in keys:
         head = s3.admin.head_object(Bucket=s3.bucket, Key=key)
-        assert head["ContentType"] == CONTENT_TYPES[Path(key).suffix], key
+        chapters = key.endswith(".chapters.json")
+        assert head["ContentType"] == (
+            CHAPTERS_TYPE if chapters else CONTENT_TYPES[Path(key).suffix]
+        )
         assert head["CacheControl"] == (SHORT if key.endswith(".xml") else IMMUTABLE), key
         if not key.endswith(".xml"):  # content-addressed media carry their verified SHA-256
             assert head["Metadata"]["sha256"] == hashlib.sha256(s3.body(key)).hexdigest()
@@ -325,7 +331,7 @@ def test_republish_of_100_unchanged_episodes_makes_zero_puts(
     assert first.stdout.count("published: ") == 100
     assert len(guids(s3.body("pod/interviews.xml"))) == 100
     puts = sum(op == "PutObject" for op, _ in s3.ops)
-    assert puts == 100 * 4 + 1 + 1  # mp3, chapters, transcript, art each; show art; feed
+    assert puts == 100 * 7 + 1 + 1  # mp3, chapters, 4 transcripts, art each; show art; feed
 
     s3.ops.clear()
     started = time.perf_counter()
