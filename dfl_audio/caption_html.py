@@ -73,6 +73,8 @@ def _read_caption(caption: lxml.html.HtmlElement, number: int, reading: Reading)
     content = _text(content_div) if content_div is not None else ""
     content_line = content_div.sourceline if content_div is not None else line
     pieces = _split_at_marks(content, _seconds(match), content_line or line, reading)
+    if pieces and pieces[0][3] is None:  # the turn itself: where its time is written
+        pieces[0] = (pieces[0][0], time_div.sourceline or line, *pieces[0][2:])
     for start, piece_line, words, mark in pieces:
         name = f"caption {number}" + (f" (its mark {mark})" if mark else "")
         reading.add(Cue(start, OPEN_END, words, speaker), piece_line, name)

@@ -36,7 +36,8 @@ def cue_slips(reading: Reading, duration: float | None = None) -> list[Slip]:
     late: list[tuple[Cue, int | None, str]] = []
     rows = zip(reading.cues, reading.lines, reading.names, strict=True)
     for index, (cue, line, name) in enumerate(rows):
-        if cue.end <= cue.start:
+        following = reading.cues[index + 1] if index + 1 < len(reading.cues) else None
+        if cue.end <= cue.start and not _ends_at_an_unordered(cue, following):
             slips.append(
                 Slip(
                     line,
@@ -51,6 +52,12 @@ def cue_slips(reading: Reading, duration: float | None = None) -> list[Slip]:
     if late:
         slips.append(_past_the_end(late, duration or 0.0))
     return slips
+
+
+def _ends_at_an_unordered(cue: Cue, following: Cue | None) -> bool:
+    """A cue that ends where the next, out-of-order cue starts: the next one's problem (a
+    caption page's cue ends where the next begins), said once, where it is."""
+    return following is not None and following.start < cue.start and cue.end == following.start
 
 
 def _past_the_end(late: list[tuple[Cue, int | None, str]], duration: float) -> Slip:

@@ -12,6 +12,7 @@ Reading keeps where each cue was written (its line in the file, when the format 
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import math
@@ -159,7 +160,7 @@ def _read_captions(text: str, suffix: str, parse: Callable[[], Any]) -> Reading:
         cue = Cue(
             clock_seconds(caption.start),
             clock_seconds(caption.end),
-            caption.text,
+            html.unescape(caption.text) if suffix == ".vtt" else caption.text,  # &amp; → &
             caption.voice or None,
         )
         reading.add(cue, lines[index] if len(lines) == len(captions) else None)
