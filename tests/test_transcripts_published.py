@@ -22,7 +22,7 @@ from dfl_audio.gc import referenced
 from dfl_audio.models import StoredTranscript
 from dfl_audio.serve import Site, start
 from dfl_audio.state import load_state
-from dfl_audio.transcript_cues import Cue, read_cues
+from dfl_audio.transcript_cues import Cue, clock_seconds, read_cues
 
 __all__ = ["project"]
 
@@ -42,7 +42,8 @@ PAGE = """\
 <div class="caption"><div class="speakerTime"><div class="speaker speaker0">Cinjon Resnick</div>
 <div class="time">[00:00:00]</div></div>
 <div class="content">Welcome to the interviews.</div></div>
-<div class="caption"><div class="speakerTime"><div class="speaker speaker1">[00:00:02] Emily Denton</div>
+<div class="caption"><div class="speakerTime">
+<div class="speaker speaker1">[00:00:02] Emily Denton</div>
 <div class="time">[00:00:02]</div></div>
 <div class="content">Thanks for having me.
 [00:00:04] Happy to be here, truly &amp; gladly.</div></div>
@@ -121,8 +122,8 @@ def test_every_problem_of_a_caption_page_is_located_at_its_line(project: Project
     code, out, err = invoke(project.root, "validate")
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        f"{CAPTIONS}:6: transcript: malformed timestamp '[0:02]' (expected [HH:MM:SS])",
-        f"{CAPTIONS}:11: transcript: malformed timestamp '[00:99:00]' inside a turn "
+        f"{CAPTIONS}:7: transcript: malformed timestamp '[0:02]' (expected [HH:MM:SS])",
+        f"{CAPTIONS}:12: transcript: malformed timestamp '[00:99:00]' inside a turn "
         "(expected [HH:MM:SS])",
         "Error: 2 problems",
     ]
@@ -131,7 +132,7 @@ def test_every_problem_of_a_caption_page_is_located_at_its_line(project: Project
     code, out, err = invoke(project.root, "validate")
     assert (code, err) == (
         1,
-        f"Error: {CAPTIONS}:8: transcript: caption 2 (its mark [00:00:01]) starts at "
+        f"Error: {CAPTIONS}:9: transcript: caption 2 (its mark [00:00:01]) starts at "
         "00:00:01.000, before caption 2 (00:00:02.000): cues must be in time order\n",
     )
 
@@ -192,8 +193,9 @@ def test_json_problems_name_the_segment_and_its_line(project: Project) -> None:
     }
     use_transcript(project, rel, json.dumps(document, indent=2))
     code, _, err = invoke(project.root, "validate")
+    assert code == 1
     assert err.splitlines() == [
-        f"{rel}:12: transcript: segments[1].startTime must be a number of seconds, not \"2.9\"",
+        f'{rel}:12: transcript: segments[1].startTime must be a number of seconds, not "2.9"',
         f"{rel}:18: transcript: segments[2] starts at 00:00:02.000, before segments[0] ends "
         "(00:00:02.700): cues must not overlap",
         "Error: 2 problems",
@@ -277,7 +279,7 @@ def test_the_stored_webvtt_and_srt_read_back_with_their_speakers(published: Path
             "So, how did it all begin?",
         ),
     ]
-    assert 7.5 < vtt.captions[-1].end_in_seconds + vtt.captions[-1].end_time.milliseconds / 1000
+    assert clock_seconds(vtt.captions[-1].end) == pytest.approx(SAMPLE_SECONDS, abs=0.1)
     srt = webvtt.from_buffer(io.StringIO(stored(published, srt_url).decode()), format="srt")
     assert [c.text for c in srt] == [
         "Cinjon Resnick: Welcome to the interviews.",
@@ -374,6 +376,7 @@ def test_a_transcript_edit_gives_new_keys_under_the_same_guid(copy: Path) -> Non
     page.write_text(PAGE.replace("how did it all begin", "did it begin"), encoding="utf-8")
     code, out, err = invoke(copy, "feed")
     assert code == 0, err
+    assert "feed updated" in out
     new = transcript_elements(copy)
     assert all(a["url"] != b["url"] for a, b in zip(old, new, strict=True))
     assert etree.parse(copy / FEED).findtext("channel/item/guid") == GUID
