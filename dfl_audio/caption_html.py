@@ -69,10 +69,12 @@ def _read_caption(caption: lxml.html.HtmlElement, number: int, reading: Reading)
     if match is None:
         where = time_div.sourceline or line
         reading.slips.append(Slip(where, f"malformed timestamp {written!r} (expected {SHAPE})"))
-        return
     content = _text(content_div) if content_div is not None else ""
     content_line = content_div.sourceline if content_div is not None else line
-    pieces = _split_at_marks(content, _seconds(match), content_line or line, reading)
+    start = _seconds(match) if match else 0.0
+    pieces = _split_at_marks(content, start, content_line or line, reading)
+    if match is None:  # its marks were checked; with no start, the turn makes no cues
+        return
     if pieces and pieces[0][3] is None:  # the turn itself: where its time is written
         pieces[0] = (pieces[0][0], time_div.sourceline or line, *pieces[0][2:])
     for start, piece_line, words, mark in pieces:
