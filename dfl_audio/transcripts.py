@@ -75,6 +75,8 @@ def _shift_json(text: str, seconds: float) -> str:
         if not isinstance(segment, dict):
             raise ValueError(f"segments[{index}] is not an object")
         for field in ("startTime", "endTime"):
+            if field == "endTime" and field not in segment:  # optional in the spec
+                continue
             value = segment.get(field)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"segments[{index}].{field} must be a number of seconds")

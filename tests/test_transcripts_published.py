@@ -202,6 +202,29 @@ def test_json_problems_name_the_segment_and_its_line(project: Project) -> None:
     ]
 
 
+def test_a_json_source_without_end_times_is_published_with_an_intro(project: Project) -> None:
+    """``endTime`` is optional in the spec: each segment ends where the next begins."""
+    rel = "episodes/audio/sample-clip.json"
+    segments = [
+        {"speaker": "Host", "startTime": 0.25, "body": "Welcome."},
+        {"speaker": "Guest", "startTime": 2.9, "body": "Thanks for having me."},
+    ]
+    use_transcript(project, rel, json.dumps({"version": "1.0.0", "segments": segments}))
+    intro = project.root / "episodes/audio/sample-clip.mp3"
+    with (project.root / "episodes/show.yaml").open("a", encoding="utf-8") as handle:
+        handle.write(f"intro: {intro.relative_to(project.root)}\n")  # the sample as its own intro
+    code, _, err = invoke(project.root, "-q", "publish")
+    assert code == 0, err
+    record = load_state(project.root / STATE).episodes[GUID]
+    assert record.intro_seconds > 1
+    own = json.loads((project.root / "storage" / record.transcripts[2].key).read_bytes())
+    assert "endTime" not in own["segments"][0]  # the editor's file, re-timed as written
+    assert own["segments"][0]["startTime"] == pytest.approx(0.25 + record.intro_seconds, abs=1e-3)
+    vtt = webvtt.from_string((project.root / "storage" / record.transcripts[0].key).read_text())
+    assert [c.voice for c in vtt] == ["Host", "Guest"]
+    assert clock_seconds(vtt.captions[0].end) == pytest.approx(2.9 + record.intro_seconds, abs=1e-3)
+
+
 def test_a_cue_past_the_end_of_the_audio_is_found_by_validate_audio_and_publish(
     project: Project,
 ) -> None:
