@@ -56,7 +56,7 @@ def to_srt(cues: Sequence[Cue]) -> bytes:
     blocks = []
     for number, cue in enumerate(cues, 1):
         said = f"{cue.speaker}: {cue.text}" if cue.speaker else cue.text
-        text = "\n".join(_wrapped(said, lambda line: line))
+        text = "\n".join(_wrapped(said, lambda line: line.replace("-->", "->")))  # not a timing
         timing = f"{format_clock(cue.start, ',')} --> {format_clock(cue.end, ',')}"
         blocks.append(f"{number}\n{timing}\n{text}")
     return ("\n\n".join(blocks) + "\n").encode()
