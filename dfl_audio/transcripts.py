@@ -21,7 +21,7 @@ from webvtt.errors import MalformedCaptionError, MalformedFileError
 
 from dfl_audio.errors import TranscriptError
 from dfl_audio.mediatypes import TRANSCRIPT_OUTPUTS
-from dfl_audio.transcript_cues import read_cues
+from dfl_audio.transcript_cues import FORMAT_NAMES, read_cues
 from dfl_audio.transcript_write import WRITERS, shifted_cues, to_html
 
 Shifter = Callable[[str, float], str]
@@ -46,7 +46,7 @@ def shift_transcript(data: bytes, path: str, seconds: float) -> bytes:
     try:
         return shifter(text, seconds).encode()
     except (MalformedFileError, MalformedCaptionError, ValueError, TypeError) as exc:
-        kind = {".vtt": "WebVTT", ".srt": "SRT", ".json": "Podcasting 2.0 JSON"}[suffix]
+        kind = FORMAT_NAMES[suffix]
         raise TranscriptError(f"is not a valid {kind} transcript: {exc}", path, exc) from exc
 
 
