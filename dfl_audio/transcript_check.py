@@ -48,7 +48,9 @@ def cue_slips(reading: Reading, duration: float | None = None) -> list[Slip]:
             before = reading.cues[index - 1], reading.names[index - 1]
             slips += _against_previous(before, cue, name, line)
         if duration is not None and cue.end > duration + END_TOLERANCE:
-            late.append((cue, line, name))
+            ends_at_a_late_one = following is not None and following.start == cue.end
+            if not ends_at_a_late_one:  # a caption page's cue ends where the late one starts
+                late.append((cue, line, name))
     if late:
         slips.append(_past_the_end(late, duration or 0.0))
     return slips

@@ -22,7 +22,7 @@ from dfl_audio.gc import referenced
 from dfl_audio.models import StoredTranscript
 from dfl_audio.serve import Site, start
 from dfl_audio.state import load_state
-from dfl_audio.transcript_cues import Cue, clock_seconds, read_cues
+from dfl_audio.transcript_cues import Cue, clock_seconds, format_clock, read_cues
 
 __all__ = ["project"]
 
@@ -385,6 +385,20 @@ def stored_files(root: Path) -> dict[str, int]:
         for path in (root / "storage").rglob("*")
         if path.is_file() and ".dfl-index" not in path.parts
     }
+
+
+def test_validate_checks_a_published_transcript_against_the_published_audio(copy: Path) -> None:
+    """Without --audio, the length the state records is the end a transcript edit must fit."""
+    page = PAGE.replace("[00:00:06]", "[00:00:09]")
+    (copy / CAPTIONS).write_text(page, encoding="utf-8")
+    code, out, err = invoke(copy, "validate")
+    record = load_state(copy / STATE).episodes[GUID]
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: {CAPTIONS}:11: transcript: caption 3 starts at 00:00:09.000, after the end of "
+        f"the audio ({format_clock(record.duration)})\n"
+    )
+    assert invoke(copy, "feed")[0] == 1  # what feed refuses, validate said first
 
 
 def test_a_republish_writes_nothing(copy: Path) -> None:
