@@ -124,10 +124,8 @@ def _drop_empty_splits(reading: Reading) -> None:
 
 
 def _with_class(root: lxml.html.HtmlElement, name: str) -> list[lxml.html.HtmlElement]:
-    """The ``div`` elements under (or at) ``root`` whose class list holds ``name``."""
-    found: list[lxml.html.HtmlElement] = root.find_class(name)
-    if name in (root.get("class") or "").split():
-        found.insert(0, root)
+    """The ``div`` elements at or under ``root`` whose class list holds ``name``."""
+    found: list[lxml.html.HtmlElement] = root.find_class(name)  # descendant-or-self
     return [element for element in found if element.tag == "div"]
 
 

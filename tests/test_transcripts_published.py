@@ -97,6 +97,12 @@ def test_without_the_audio_the_last_cue_lasts_as_long_as_its_words_take() -> Non
     assert (last.start, last.end) == (6.0, 8.4)  # six words at 150 a minute
 
 
+def test_a_page_of_one_caption_reads_once() -> None:
+    page = '<div class="caption"><div class="speaker">Ann</div><div class="time">[00:00:01]</div>'
+    page += '<div class="content">Hello.</div></div>'
+    assert read_cues(page.encode(), CAPTIONS, duration=3.0) == [Cue(1.0, 3.0, "Hello.", "Ann")]
+
+
 def test_a_mark_at_the_next_turns_time_splits_nothing() -> None:
     """The pages round to the second: a mark often falls on the time the next turn starts."""
     page = PAGE.replace("[00:00:04] Happy", "[00:00:06] Happy")
