@@ -107,7 +107,15 @@ def _describe(error: ErrorDetails) -> str:
 def save_state(path: Path, state: PublishState) -> None:
     """Write the state atomically, keys sorted so git diffs stay readable; no-op if unchanged."""
     data = state.model_dump(mode="json")  # JSON types in one pass (dates as ISO strings)
+    if _stored_data(path) == data:  # compared as data: indented json.dumps is pure Python,
+        return  # the slowest step of a feed run that changes nothing
     text = (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-    if path.is_file() and path.read_bytes() == text:
-        return
     atomic_write_bytes(path, text)
+
+
+def _stored_data(path: Path) -> object:
+    """The state file's JSON as it is now, or None when there is none (or it does not parse)."""
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None

@@ -27,6 +27,7 @@ from dfl_audio.fsutil import atomic_write_bytes, file_digest, sha256_bytes
 from dfl_audio.keys import check_key as check_key  # re-exported: storage.check_key stays
 from dfl_audio.leftovers import create_temp_file, sweep_tree
 from dfl_audio.models import StorageSettings
+from dfl_audio.stamp_cache import Stamp, StampCache, stamp_of
 from dfl_audio.storage_base import Progress as Progress
 from dfl_audio.storage_base import Storage as Storage
 from dfl_audio.storage_base import StoredObject as StoredObject
@@ -58,7 +59,7 @@ def open_storage(location: str, *, root: Path, settings: StorageSettings) -> Sto
     path = Path(location).expanduser()
     folder = path if path.is_absolute() else root / path
     _refuse_repository_folders(folder, root, location)
-    return LocalStorage(folder)
+    return LocalStorage(folder, StampCache.for_folder(root / ".dfl-audio", folder))
 
 
 def _refuse_repository_folders(folder: Path, root: Path, location: str) -> None:
@@ -85,8 +86,9 @@ class LocalStorage:
     Files get the umask's mode (0644 by default): the folder is meant to be served as is.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, stamps: StampCache | None = None) -> None:
         self.root = root
+        self._stamps = stamps  # the sidecars' hashes from the last listing, if kept
         self.description = f"local folder {root}/"
         self._tidied = False
 
@@ -197,9 +199,15 @@ class LocalStorage:
         publishing a wrong file. The sidecar is refreshed only when it was merely stale."""
         self._check_usable()
         found = {}
+        vouched: dict[str, tuple[Stamp, str]] = {}
         with _wrap_os_errors(f"Failed to list {self.description}"):
             for key, stat in self._files(prefix):
-                sha256 = self._read_sidecar(key, stat)
+                stamp = stamp_of(stat)
+                sha256 = self._stamps.sha256(key, stamp) if self._stamps else None
+                if sha256 is None:
+                    sha256 = self._read_sidecar(key, stat)
+                if sha256 is not None:
+                    vouched[key] = (stamp, sha256)
                 stored = (
                     StoredObject(key=key, size=stat.st_size, sha256=sha256, etag=sha256)
                     if sha256 is not None
@@ -207,6 +215,8 @@ class LocalStorage:
                 )
                 if stored is not None:
                     found[key] = stored
+        if self._stamps is not None and not prefix:  # a whole listing: what the cache holds
+            self._stamps.replace(vouched)
         return found
 
     def _files(self, prefix: str) -> Iterator[tuple[str, os.stat_result]]:
@@ -266,12 +276,12 @@ class LocalStorage:
         return record if isinstance(record, dict) else {}
 
     def _write_sidecar(self, key: str, sha256: str, stat: os.stat_result) -> None:
-        record = {"sha256": sha256, "stamp": _stamp(stat)}
+        record = {"sha256": sha256, "stamp": list(stamp_of(stat))}
         atomic_write_bytes(self._sidecar(key), json.dumps(record).encode())
 
     def _read_sidecar(self, key: str, stat: os.stat_result) -> str | None:
         record = self._sidecar_record(key)
-        if record.get("stamp") != _stamp(stat):
+        if record.get("stamp") != list(stamp_of(stat)):
             log.debug("sidecar of %s is stale; its SHA-256 is unknown", key)
             return None
         sha256 = record.get("sha256")
@@ -310,10 +320,6 @@ class LocalStorage:
             if fcntl is not None:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             yield  # the lock is released when the file is closed
-
-
-def _stamp(stat: os.stat_result) -> list[int]:
-    return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
 
 
 @contextlib.contextmanager

@@ -361,3 +361,19 @@ def test_a_bodyless_403_on_head_is_explained_by_a_ranged_get(s3_env: None):
         with pytest.raises(StorageError, match="the secret access key is wrong"):
             S3Storage(client, BUCKET, "podcast").put_bytes("feed.xml", b"<rss/>")
         stub.assert_no_pending_responses()
+
+
+def test_listings_skip_date_parsing_and_still_see_every_object(s3_storage: S3Storage):
+    """The client keeps timestamps as sent (botocore's date parsing was most of a listing's
+    cost); the inventory still has every key, size and ETag."""
+    for number in range(3):
+        s3_storage.put_bytes(f"audio/ep-{number}.mp3", b"x" * (number + 1))
+    page = s3_storage.client.list_objects_v2(Bucket=BUCKET)
+    assert all(isinstance(item["LastModified"], str) for item in page["Contents"])
+    inventory = s3_storage.inventory("audio/")
+    assert {key: found.size for key, found in inventory.items()} == {
+        "audio/ep-0.mp3": 1,
+        "audio/ep-1.mp3": 2,
+        "audio/ep-2.mp3": 3,
+    }
+    assert all(found.etag for found in inventory.values())

@@ -21,7 +21,7 @@ from project_fixtures import REPO
 from dfl_audio.cli import cli
 from dfl_audio.errors import FeedError
 from dfl_audio.models import Published
-from dfl_audio.state import load_state
+from dfl_audio.state import PublishState, load_state, save_state
 
 GUID = "190bd4dd-f34d-4f16-a06a-213eaff1a95a"
 STATE = "feeds/interviews.published.json"
@@ -299,3 +299,18 @@ def test_a_record_made_in_code_is_checked_too() -> None:
                 "published_at": "2026-01-01T00:00:00Z",
             }
         )
+
+
+def test_saving_an_unchanged_state_leaves_the_file_alone(tmp_path: Path) -> None:
+    """A run that changes nothing must not rewrite the state (git status stays clean)."""
+    path = tmp_path / "interviews.published.json"
+    save_state(path, PublishState(storage="local:x"))
+    before = path.stat()
+    save_state(path, load_state(path))
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    save_state(path, PublishState(storage="local:y"))
+    assert load_state(path).storage == "local:y"
+    path.write_text("{broken")
+    save_state(path, PublishState(storage="local:z"))  # an unreadable file is replaced
+    assert load_state(path).storage == "local:z"

@@ -21,6 +21,7 @@ from dfl_audio.errors import ConfigError, ConflictError, StorageError
 from dfl_audio.fsutil import atomic_write_bytes, sha256_bytes, sha256_file
 from dfl_audio.leftovers import temp_name
 from dfl_audio.models import StorageSettings
+from dfl_audio.stamp_cache import StampCache
 from dfl_audio.storage import INDEX_DIR, LocalStorage, open_storage
 
 
@@ -280,3 +281,55 @@ def test_doctor_warns_when_the_umask_makes_new_files_private(tmp_path: Path) -> 
 
 
 _OUT: dict[str, Any] = {"capture_output": True, "text": True, "check": True}
+
+
+# -- the stamp cache: sidecar hashes remembered between listings -----------------------------
+
+
+def _cached_storage(tmp_path: Path) -> tuple[LocalStorage, Path]:
+    cache = StampCache(tmp_path / "cache" / "stamps.json")
+    return LocalStorage(tmp_path / "storage", cache), cache.path
+
+
+def test_a_listing_remembers_hashes_so_the_next_reads_no_sidecar(tmp_path: Path):
+    storage, cache_file = _cached_storage(tmp_path)
+    storage.put_bytes("audio/a.mp3", b"first")
+    storage.put_bytes("audio/b.mp3", b"second")
+    assert storage.inventory()["audio/a.mp3"].sha256 == sha256_bytes(b"first")
+    assert cache_file.is_file()
+    shutil.rmtree(tmp_path / "storage" / INDEX_DIR / "audio")  # no sidecar to read any more
+    again, _ = _cached_storage(tmp_path)  # a new run: the cache file alone vouches
+    found = again.inventory()
+    assert {key: item.sha256 for key, item in found.items()} == {
+        "audio/a.mp3": sha256_bytes(b"first"),
+        "audio/b.mp3": sha256_bytes(b"second"),
+    }
+
+
+def test_a_cached_hash_is_not_trusted_once_the_file_changed(tmp_path: Path):
+    storage, _ = _cached_storage(tmp_path)
+    storage.put_bytes("audio/a.mp3", b"first")
+    storage.inventory()
+    (tmp_path / "storage" / "audio" / "a.mp3").write_bytes(b"FIRST")  # same size, new bytes
+    again, _ = _cached_storage(tmp_path)
+    assert again.inventory()["audio/a.mp3"].sha256 == sha256_bytes(b"FIRST")
+
+
+def test_a_corrupt_or_unwritable_cache_only_costs_the_sidecar_reads(tmp_path: Path):
+    storage, cache_file = _cached_storage(tmp_path)
+    storage.put_bytes("audio/a.mp3", b"first")
+    cache_file.parent.mkdir(parents=True)
+    cache_file.write_text("{not json")
+    assert storage.inventory()["audio/a.mp3"].sha256 == sha256_bytes(b"first")
+    cache_file.unlink()
+    cache_file.mkdir()  # a folder where the cache file goes: not written, not an error
+    blocked, _ = _cached_storage(tmp_path)
+    assert blocked.inventory()["audio/a.mp3"].sha256 == sha256_bytes(b"first")
+
+
+def test_open_storage_keeps_the_cache_in_the_repository_not_the_storage(tmp_path: Path):
+    storage = open_storage("storage", root=tmp_path, settings=StorageSettings())
+    storage.put_bytes("audio/a.mp3", b"first")
+    storage.inventory()
+    assert list((tmp_path / ".dfl-audio").glob("storage-*.json"))
+    assert not [p for p in (tmp_path / "storage").rglob("storage-*.json")]
