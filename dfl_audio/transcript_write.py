@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dfl_audio.transcript_cues import Cue, format_clock
 
 CAPTION_LINE = 65  # characters: longer caption lines are cut off or shrunk by players
+CAPTION_LINES = 2  # lines on screen at once: more cover the picture and cannot be read in time
 JSON_VERSION = "1.0.0"  # Podcasting 2.0 JSON transcript version
 
 
@@ -25,6 +26,34 @@ def shifted_cues(cues: Sequence[Cue], seconds: float) -> list[Cue]:
     return [
         Cue(round(c.start + seconds, 3), round(c.end + seconds, 3), c.text, c.speaker) for c in cues
     ]
+
+
+def caption_cues(cues: Sequence[Cue]) -> list[Cue]:
+    """The cues as captions: a cue longer than two caption lines is cut into pieces of at
+    most two lines, each timed in proportion to its share of the cue's characters (the
+    source says only when the whole cue starts and ends; a DFL turn can be a minute long).
+
+    >>> [(c.start, c.end, len(c.text.split())) for c in caption_cues([Cue(0, 3, "word " * 30)])]
+    [(0, 2.615, 26), (2.615, 3, 4)]
+    """
+    captions: list[Cue] = []
+    for cue in cues:
+        lines = _wrapped(cue.text, str)
+        if len(lines) <= CAPTION_LINES:
+            captions.append(cue)
+            continue
+        pieces = [
+            " ".join(lines[at : at + CAPTION_LINES]) for at in range(0, len(lines), CAPTION_LINES)
+        ]
+        total = sum(len(piece) for piece in pieces)
+        start, done = cue.start, 0
+        for index, piece in enumerate(pieces):
+            done += len(piece)
+            last = index == len(pieces) - 1
+            end = cue.end if last else round(cue.start + (cue.end - cue.start) * done / total, 3)
+            captions.append(Cue(start, end, piece, cue.speaker))
+            start = end
+    return captions
 
 
 def to_vtt(cues: Sequence[Cue]) -> bytes:

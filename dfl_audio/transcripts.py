@@ -22,7 +22,9 @@ from webvtt.errors import MalformedCaptionError, MalformedFileError
 from dfl_audio.errors import TranscriptError
 from dfl_audio.mediatypes import TRANSCRIPT_OUTPUTS
 from dfl_audio.transcript_cues import FORMAT_NAMES, read_cues
-from dfl_audio.transcript_write import WRITERS, shifted_cues, to_html
+from dfl_audio.transcript_write import WRITERS, caption_cues, shifted_cues, to_html
+
+CAPTIONS = (".vtt", ".srt")  # listed with rel="captions": shown on screen as the cue plays
 
 Shifter = Callable[[str, float], str]
 
@@ -113,6 +115,6 @@ def published_transcripts(source: TranscriptSource) -> dict[str, bytes]:
             made[suffix] = shift_transcript(source.data, source.path, source.shift)
         elif suffix == ".html":
             made[suffix] = to_html(cues, title=source.title, language=source.language)
-        else:
-            made[suffix] = WRITERS[suffix](cues)
+        else:  # WebVTT and SRT are captions: at most two lines on screen at once
+            made[suffix] = WRITERS[suffix](caption_cues(cues) if suffix in CAPTIONS else cues)
     return made

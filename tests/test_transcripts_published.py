@@ -4,6 +4,7 @@ stores and lists (WebVTT, SRT, JSON and HTML, each its own ``podcast:transcript`
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import shutil
 import urllib.request
@@ -23,6 +24,7 @@ from dfl_audio.models import StoredTranscript
 from dfl_audio.serve import Site, start
 from dfl_audio.state import load_state
 from dfl_audio.transcript_cues import Cue, clock_seconds, format_clock, read_cues
+from dfl_audio.transcripts import TranscriptSource, published_transcripts
 
 __all__ = ["project"]
 
@@ -113,6 +115,26 @@ def test_a_mark_at_the_next_turns_time_splits_nothing() -> None:
         (6.0, SAMPLE_SECONDS, "Cinjon Resnick"),
     ]
     assert cues[1].text == "Thanks for having me. Happy to be here, truly & gladly."
+
+
+def test_a_long_turn_becomes_captions_of_two_lines_and_stays_whole_elsewhere() -> None:
+    """A minute-long answer is one cue in the page: on screen, two lines at a time."""
+    answer = " ".join(f"Sentence {n} of a long answer about learned optimizers." for n in range(12))
+    page = PAGE.replace("So, how did it all begin?", answer)
+    forms = published_transcripts(TranscriptSource(CAPTIONS, page.encode(), 0.0, 66.0, "T", "en"))
+    captions = webvtt.from_string(forms[".vtt"].decode(), strict=True).captions[3:]
+    assert len(captions) > 3
+    assert all(
+        len(c.raw_text.removeprefix("<v Cinjon Resnick>").splitlines()) <= 2 for c in captions
+    )
+    assert all(len(line) <= 65 for c in captions for line in c.text.splitlines())
+    assert " ".join(c.text.replace("\n", " ") for c in captions) == answer
+    assert (captions[0].start, captions[-1].end) == ("00:00:06.000", "00:01:06.000")
+    assert all(a.end == b.start for a, b in itertools.pairwise(captions))
+    srt = webvtt.from_buffer(io.StringIO(forms[".srt"].decode()), format="srt")
+    assert len(srt.captions) == len(captions) + 3
+    segments = json.loads(forms[".json"])["segments"]
+    assert segments[-1]["body"] == answer  # the JSON and HTML keep the turn whole
 
 
 # --- located problems, every one in one run ---------------------------------------------------
