@@ -84,7 +84,7 @@ def to_srt(cues: Sequence[Cue]) -> bytes:
     blocks = []
     for number, cue in enumerate(cues, 1):
         said = f"{cue.speaker}: {cue.text}" if cue.speaker else cue.text
-        text = "\n".join(_wrapped(said, lambda line: line.replace("-->", "->")))  # not a timing
+        text = "\n".join(_wrapped(said, _srt_text))
         timing = f"{format_clock(cue.start, ',')} --> {format_clock(cue.end, ',')}"
         blocks.append(f"{number}\n{timing}\n{text}")
     return ("\n\n".join(blocks) + "\n").encode()
@@ -155,6 +155,20 @@ def _wrapped(text: str, escape: Callable[[str], str]) -> list[str]:
     if line:
         lines.append(line)
     return [escape(line) for line in lines] or [escape("…")]
+
+
+# SRT has no escapes: "<...>" is read as a formatting tag and "-->" as a timing, so angle
+# brackets become their look-alikes, the single angle quotation marks (words stay readable).
+SRT_BRACKETS = str.maketrans({"<": "\u2039", ">": "\u203a"})
+
+
+def _srt_text(line: str) -> str:
+    """A caption line as SRT can hold it (:data:`SRT_BRACKETS`).
+
+    >>> _srt_text("a <b> --> c") == "a \u2039b\u203a --\u203a c"
+    True
+    """
+    return line.translate(SRT_BRACKETS)
 
 
 def _vtt_voice(name: str) -> str:
