@@ -470,3 +470,30 @@ def test_an_old_state_file_with_one_transcript_still_loads(copy: Path) -> None:
         "text/html",
     ]
     assert len(transcript_elements(copy)) == 4
+
+
+def test_an_unchanged_run_does_not_make_the_forms_again(
+    copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their digests are remembered in .dfl-audio/: a long show's feed run stays fast."""
+    from dfl_audio import side_files
+
+    assert invoke(copy, "-q", "feed")[0] == 0  # remembers the copy's stamps
+    side_files._published_forms.cache_clear()
+
+    def must_not_run(source: object) -> dict[str, bytes]:
+        raise AssertionError("the forms were made again")
+
+    monkeypatch.setattr(side_files, "published_transcripts", must_not_run)
+    before = (copy / FEED).read_bytes()
+    assert invoke(copy, "feed", "--check") == (0, "feed is up to date\n", "")
+    assert invoke(copy, "-q", "feed")[0] == 0
+    assert (copy / FEED).read_bytes() == before
+
+
+def test_a_lost_transcript_object_is_made_and_stored_again(copy: Path) -> None:
+    url = transcript_elements(copy)[3]["url"]
+    stored_copy = stored(copy, url)
+    (copy / "storage" / url.removeprefix(PUBLIC)).unlink()
+    assert invoke(copy, "-q", "feed")[0] == 0
+    assert stored(copy, url) == stored_copy
