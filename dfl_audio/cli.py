@@ -173,7 +173,11 @@ def new(state: State, title: str, guests: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--audio", is_flag=True, help="Also probe the recordings (and fit the chapters).")
+@click.option(
+    "--audio",
+    is_flag=True,
+    help="Also probe the recordings (and fit the chapters and transcript).",
+)
 @click.pass_obj
 def validate(state: State, paths: tuple[Path, ...], audio: bool) -> None:
     """Check the show and every episode (or PATHS); report every problem at once."""

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from dfl_audio.feed import render_feed
-from dfl_audio.models import Episode, FeedItem, Show, shifted_episode
+from dfl_audio.models import Episode, FeedItem, Show, TranscriptLink, shifted_episode
 from dfl_audio.site.urls import episode_page_url
 from dfl_audio.state import PublishState
 
@@ -32,8 +32,10 @@ def feed_items(
                 audio_bytes=record.audio_bytes,
                 duration=record.duration,
                 chapters_url=url(record.chapters_key),
-                transcript_url=url(record.transcript_key),
-                transcript_type=record.transcript_type,
+                transcripts=tuple(
+                    TranscriptLink(url=show.public_url + stored.key, type=stored.type)
+                    for stored in record.transcripts
+                ),
                 image_url=url(record.artwork_key),
                 page_url=episode_page_url(show, episode.slug),
             )

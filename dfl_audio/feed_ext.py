@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,8 +20,9 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
 
 from dfl_audio.errors import FeedError
-from dfl_audio.mediatypes import CHAPTERS_TYPE, TRANSCRIPT_TYPES
-from dfl_audio.models import FeedItem, Person, Show
+from dfl_audio.mediatypes import CAPTION_TYPES, CHAPTERS_TYPE
+from dfl_audio.mediatypes import transcript_type as type_of_transcript
+from dfl_audio.models import FeedItem, Person, Show, TranscriptLink
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -90,15 +90,14 @@ def whole_seconds(duration: float) -> int:
     return math.floor(duration + 0.5)
 
 
-def transcript_type(item: FeedItem) -> str:
+def transcript_type(link: TranscriptLink) -> str:
     """The declared transcript type, else the one its URL's extension implies."""
-    if item.transcript_type:
-        return item.transcript_type
-    url = item.transcript_url or ""
-    suffix = PurePosixPath(urlsplit(url).path).suffix.lower()
-    if suffix not in TRANSCRIPT_TYPES:
-        raise FeedError(f"cannot tell the type of transcript {url}; set transcript_type")
-    return TRANSCRIPT_TYPES[suffix]
+    if link.type:
+        return link.type
+    kind = type_of_transcript(urlsplit(link.url).path)
+    if kind is None:
+        raise FeedError(f"cannot tell the type of transcript {link.url}; set its type")
+    return kind
 
 
 def person(who: Person, role: str) -> Tag:
@@ -243,11 +242,15 @@ def _item_people(show: Show, item: FeedItem) -> Iterable[Tag]:
     return (*hosts, *guests)
 
 
-def _item_transcript(show: Show, item: FeedItem) -> Iterable[Tag]:
-    if item.transcript_url is None:
-        return ()
-    attrs = _attrs(url=item.transcript_url, type=transcript_type(item), language=show.language)
-    return (Tag("podcast:transcript", attrs=attrs),)
+def _item_transcripts(show: Show, item: FeedItem) -> Iterable[Tag]:
+    """One ``podcast:transcript`` per format; time-coded captions say so (rel="captions")."""
+    tags = []
+    for link in item.transcripts:
+        kind = transcript_type(link)
+        rel = "captions" if kind in CAPTION_TYPES else None
+        attrs = _attrs(url=link.url, type=kind, language=show.language, rel=rel)
+        tags.append(Tag("podcast:transcript", attrs=attrs))
+    return tags
 
 
 def _item_chapters(_show: Show, item: FeedItem) -> Iterable[Tag]:
@@ -268,7 +271,7 @@ ITEM_TAGS: tuple[ItemField, ...] = (
     _item_people,
     item_text("podcast:season", lambda item: item.episode.meta.season),
     item_text("podcast:episode", lambda item: item.episode.meta.episode),
-    _item_transcript,
+    _item_transcripts,
     _item_chapters,
 )
 

@@ -1,15 +1,17 @@
-"""Content-Type and Cache-Control for every kind of file dfl-audio stores or serves.
+"""The one table of media types: what every file dfl-audio stores, serves or lists is.
 
-One table serves the S3 uploads, the local storage and ``dfl-audio serve``, so a podcast
-app (and a browser on the show's site) sees the same headers from the preview as from
-production.
+S3 uploads, the local storage, ``dfl-audio serve``, the feed's ``podcast:transcript`` types
+and the publish state's checks all read it, so a podcast app (and a browser on the show's
+site) sees the same type in the feed as in the ``Content-Type`` the file is served with (from
+the preview as from production).
 """
 
 from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-CONTENT_TYPES: dict[str, str] = {
+# Suffix → media type, as the feed declares it (``type=``) and the storage serves it.
+MEDIA_TYPES: dict[str, str] = {
     ".mp3": "audio/mpeg",
     ".m4a": "audio/mp4",
     ".xml": "application/rss+xml",
@@ -19,31 +21,59 @@ CONTENT_TYPES: dict[str, str] = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".png": "image/png",
-    ".txt": "text/plain; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
+    ".txt": "text/plain",
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
 }
+# Served with the charset said: browsers guess it wrong for these when it is missing.
+WITH_CHARSET = frozenset({"text/plain", "text/html", "text/javascript", "text/css"})
 SITEMAP_NAME = "sitemap.xml"  # the site's sitemap: XML, but not a feed
 SITEMAP_TYPE = "application/xml"
+SHOW_PAGE = "index.html"  # the show's website: its show page, and every episode's page under
+EPISODE_PAGES = "episodes/"
 
 CHAPTERS_TYPE = "application/json+chapters"  # Podcasting 2.0 JSON chapters: *.chapters.json
-# podcast:transcript's type attribute: the formats the spec and AntennaPod read.
-TRANSCRIPT_TYPES: dict[str, str] = {
-    ".vtt": "text/vtt",
-    ".srt": "application/x-subrip",
-    ".json": "application/json",
-    ".html": "text/html",
-    ".txt": "text/plain",
-}
-TRANSCRIPT_SOURCES = (".vtt", ".srt", ".json")  # what an episode's transcript: may be
+
+# An episode's ``transcript:`` may be any of these (``.html``: a DFL site caption page).
+TRANSCRIPT_SOURCES = (".vtt", ".srt", ".json", ".html")
+# What publish makes from it, each its own ``podcast:transcript``, in feed order (WebVTT
+# first: the format the spec prefers; apps pick their own, AntennaPod JSON > VTT > SRT).
+TRANSCRIPT_OUTPUTS = (".vtt", ".srt", ".json", ".html")
+# Time-coded caption files: listed with rel="captions" (Podcasting 2.0 ``podcast:transcript``).
+CAPTION_TYPES = frozenset({"text/vtt", "application/x-subrip"})
 
 # Content-addressed media and the site's assets never change under their key; the feed, the
 # site's pages and its sitemap change on every publish (a new episode lands on the show page).
 IMMUTABLE = "public, max-age=31536000, immutable"
 FEED = "public, max-age=300, must-revalidate"
 PAGE = FEED  # pages follow the feed: a listener sees a new episode as soon as an app does
-_SHORT_LIVED = (".xml", ".html")
+
+
+def media_type(path: str) -> str | None:
+    """The media type of a file or key by its extension, None when it is not in the table.
+
+    >>> media_type("audio/ep-1a2b.chapters.json"), media_type("audio/ep-1a2b.json")
+    ('application/json+chapters', 'application/json')
+    >>> media_type("notes.doc") is None
+    True
+    """
+    if path.lower().endswith(".chapters.json"):
+        return CHAPTERS_TYPE
+    if PurePosixPath(path).name == SITEMAP_NAME:
+        return SITEMAP_TYPE
+    return MEDIA_TYPES.get(PurePosixPath(path).suffix.lower())
+
+
+def transcript_type(path: str) -> str | None:
+    """The ``podcast:transcript`` type of a transcript file or URL path, None when it is
+    not a transcript format.
+
+    >>> transcript_type("episodes/audio/ep.vtt"), transcript_type("ep.mp3")
+    ('text/vtt', None)
+    """
+    suffix = PurePosixPath(path).suffix.lower()
+    return MEDIA_TYPES[suffix] if suffix in TRANSCRIPT_OUTPUTS else None
 
 
 def content_type_for(key: str) -> str:
@@ -55,14 +85,11 @@ def content_type_for(key: str) -> str:
     'application/rss+xml'
     >>> content_type_for("audio/ep-1a2b.chapters.json"), content_type_for("audio/ep-1a2b.json")
     ('application/json+chapters', 'application/json')
-    >>> content_type_for("sitemap.xml"), content_type_for("episodes/t5.html")
-    ('application/xml', 'text/html; charset=utf-8')
+    >>> content_type_for("audio/ep-1a2b.html"), content_type_for("sitemap.xml")
+    ('text/html; charset=utf-8', 'application/xml')
     """
-    if key.lower().endswith(".chapters.json"):
-        return CHAPTERS_TYPE
-    if PurePosixPath(key).name == SITEMAP_NAME:
-        return SITEMAP_TYPE
-    return CONTENT_TYPES.get(PurePosixPath(key).suffix.lower(), "application/octet-stream")
+    kind = media_type(key) or "application/octet-stream"
+    return f"{kind}; charset=utf-8" if kind in WITH_CHARSET else kind
 
 
 def cache_control_for(key: str) -> str:
@@ -71,7 +98,13 @@ def cache_control_for(key: str) -> str:
 
     >>> cache_control_for("index.html") == cache_control_for("feed.xml") == FEED
     True
+    >>> cache_control_for("episodes/t5.html") == FEED
+    True
     >>> cache_control_for("assets/player-0123456789ab.js") == IMMUTABLE
     True
+    >>> cache_control_for("audio/t5-0123456789ab.html") == IMMUTABLE  # an HTML transcript
+    True
     """
-    return FEED if key.lower().endswith(_SHORT_LIVED) else IMMUTABLE
+    lower = key.lower()
+    page = lower == SHOW_PAGE or (lower.startswith(EPISODE_PAGES) and lower.endswith(".html"))
+    return FEED if page or lower.endswith(".xml") else IMMUTABLE

@@ -30,11 +30,12 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from dfl_audio.categories import APPLE_CATEGORIES
 from dfl_audio.keys import check_content_key
-from dfl_audio.mediatypes import SITEMAP_NAME, TRANSCRIPT_TYPES
+from dfl_audio.mediatypes import MEDIA_TYPES, SITEMAP_NAME, transcript_type
 
 # Tab, newline and carriage return are the only control characters XML 1.0 allows; C1
 # controls (U+0080-U+009F) are legal XML but clients read them as Windows-1252 text.
@@ -644,6 +645,32 @@ def _recorded_guid(value: str) -> str:
     return value
 
 
+class StoredTranscript(BaseModel):
+    """One published transcript: its content key and the type the feed declares for it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    type: str
+
+    @field_validator("key")
+    @classmethod
+    def _content_key(cls, key: str) -> str:
+        return check_content_key(key, "transcript")
+
+    @field_validator("type")
+    @classmethod
+    def _type_of_its_key(cls, value: str, info: ValidationInfo) -> str:
+        """The type the feed declares must be the one of the stored file's extension."""
+        if "key" not in info.data:  # the key itself is wrong: that one problem
+            return value
+        key = info.data["key"]
+        expected = transcript_type(key)
+        if value != expected:
+            raise ValueError(f"is {value!r}, but the transcript {key} is {expected!r}")
+        return value
+
+
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # A GUID in the published state (a record's, its key, a withdrawn one).
 RecordedGuid = Annotated[str, StringConstraints(max_length=200), AfterValidator(_recorded_guid)]
@@ -677,18 +704,46 @@ class Published(BaseModel):
     output_true_peak: float | None = None
     audio_report: AudioReport | None = None
     chapters_key: str | None = None
-    transcript_key: str | None = None
-    transcript_type: str | None = None
+    transcripts: tuple[StoredTranscript, ...] = ()  # every published format, in feed order
     artwork_key: str | None = None
     chapter_image_keys: tuple[str, ...] = ()  # the repository chapter images, stored
     published_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_transcript_before(cls, data: object) -> object:
+        """State files written before every format was published hold one transcript as
+        ``transcript_key``/``transcript_type``: read as a list of one, checked the same."""
+        if not isinstance(data, dict) or not ({"transcript_key", "transcript_type"} & set(data)):
+            return data
+        data = dict(data)
+        key, kind = data.pop("transcript_key", None), data.pop("transcript_type", None)
+        if "transcripts" in data:
+            raise ValueError(
+                "transcript_key: is the old form of transcripts; keep only transcripts"
+            )
+        if key is not None or kind is not None:
+            data["transcripts"] = [{"key": key, "type": kind}]
+        return data
+
+    @property
+    def transcript_keys(self) -> tuple[str, ...]:
+        return tuple(transcript.key for transcript in self.transcripts)
+
+    @property
+    def interview_seconds(self) -> float | None:
+        """The recording's own length: the stored audio less its intro and outro (None for
+        a record that stands in for audio not encoded yet)."""
+        outro = self.audio_report.outro_seconds if self.audio_report else 0.0
+        seconds = self.duration - self.intro_seconds - outro
+        return seconds if seconds > 0 else None
 
     @field_validator("guid")
     @classmethod
     def _guid(cls, guid: str) -> str:
         return _recorded_guid(guid)
 
-    @field_validator("audio_key", "chapters_key", "transcript_key", "artwork_key")
+    @field_validator("audio_key", "chapters_key", "artwork_key")
     @classmethod
     def _content_key(cls, key: str | None, info: ValidationInfo) -> str | None:
         """Only a key publish writes may reach the feed (no ``../``, no other folder)."""
@@ -714,18 +769,6 @@ class Published(BaseModel):
             raise ValueError(f"{size} is negative; a size is a count of bytes")
         return size
 
-    @field_validator("transcript_type")
-    @classmethod
-    def _transcript_type_of_its_key(cls, value: str | None, info: ValidationInfo) -> str | None:
-        """The type the feed declares must be the one of the stored file's extension."""
-        if "transcript_key" not in info.data:  # the key itself is wrong: that one problem
-            return value
-        key = info.data["transcript_key"]
-        expected = TRANSCRIPT_TYPES.get(PurePosixPath(key).suffix.lower()) if key else None
-        if value != expected:
-            raise ValueError(f"is {value!r}, but the transcript {key} is {expected!r}")
-        return value
-
     @field_validator(
         "duration",
         "intro_seconds",
@@ -743,6 +786,15 @@ class Published(BaseModel):
         return value
 
 
+class TranscriptLink(BaseModel):
+    """A transcript in the feed: its URL, and its type (else its extension's)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    type: str | None = None
+
+
 class FeedItem(BaseModel):
     """An episode ready for the feed: its metadata plus the absolute URLs of what was stored."""
 
@@ -751,10 +803,9 @@ class FeedItem(BaseModel):
     episode: Episode
     audio_url: str
     audio_bytes: int
-    audio_type: str = "audio/mpeg"
+    audio_type: str = MEDIA_TYPES[".mp3"]
     duration: float
     chapters_url: str | None = None
-    transcript_url: str | None = None
-    transcript_type: str | None = None
+    transcripts: tuple[TranscriptLink, ...] = ()  # each its own podcast:transcript
     image_url: str | None = None
     page_url: str | None = None  # the episode's page on the show's website

@@ -44,6 +44,7 @@ from dfl_audio.site.urls import SHOW_PAGE
 from dfl_audio.state import PublishState, load_state
 from dfl_audio.storage_base import Storage, StoredObject, check_key
 from dfl_audio.storage_check import audio_damage
+from dfl_audio.validate import late_transcript_problems
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def prepare(
         for episode in chosen
         if episode.is_due(now)
     ]
-    _check_recordings(project, plans)
+    _check_recordings(project, plans, state)
     predicted, files = side_files(project, show, episodes, _with_placeholders(state, plans, now))
     feed = next_feed(project, show, predicted, episodes, now, stored_feed, storage, options)
     if not options.allow_removal:
@@ -246,11 +247,18 @@ def _source_unchanged(source: Path, record: Published, state: PublishState) -> b
     return True
 
 
-def _check_recordings(project: Project, plans: Sequence[EpisodePlan]) -> None:
-    """Every recording about to be encoded must be readable audio that its chapters fit:
+def _check_recordings(project: Project, plans: Sequence[EpisodePlan], state: PublishState) -> None:
+    """Every recording about to be encoded must be readable audio that its chapters and
+    transcript fit, and every published one its transcript (which may have been edited):
     found now, not after the episodes before it were uploaded."""
     encodes = [plan.episode for plan in plans if plan.action == "encode"]
     problems = recording_problems(project, encodes) if encodes else []
+    for plan in plans:
+        record = state.episodes.get(plan.episode.meta.guid)
+        if plan.action != "encode" and record is not None and record.interview_seconds:
+            problems += late_transcript_problems(
+                project.root, plan.episode, record.interview_seconds
+            )
     if problems:
         raise EpisodeError(problems)
 

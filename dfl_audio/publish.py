@@ -283,7 +283,7 @@ def unpublish(
     result.site_deleted = delete_pages(storage, stale)  # the feed no longer links them
     write_review_copy(project.site_dir, site, pages)
     if delete_audio:
-        keys = [record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key]
+        keys = [record.audio_key, record.chapters_key, *record.transcript_keys, record.artwork_key]
         keys = list(dict.fromkeys([*keys, *record.chapter_image_keys]))  # art may repeat
         del state.episodes[guid]
         still_used = referenced(state)

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from dfl_audio.mediatypes import MEDIA_TYPES
+
 if TYPE_CHECKING:
     from dfl_audio.models import Show
     from dfl_audio.publish import RunResult
@@ -166,7 +168,7 @@ def _problem(target: Target, answer: Answer | None, timeout: float) -> tuple[Cau
     if answer.status not in (200, 206):
         return "status", f"it answers {answer.status}"
     media_type = (answer.content_type or "").split(";")[0].strip().lower()
-    expected = "application/rss+xml" if target.kind == "feed" else "audio/mpeg"
+    expected = MEDIA_TYPES[".xml"] if target.kind == "feed" else MEDIA_TYPES[".mp3"]
     if ("xml" in media_type) if target.kind == "feed" else (media_type == expected):
         return None
     shown = media_type or "no Content-Type"

@@ -8,15 +8,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from dfl_audio.episode_audio import source_fingerprint
 from dfl_audio.episodes import Project
 from dfl_audio.errors import AudioError, EpisodeError, Problem
 from dfl_audio.models import Episode, Show
 from dfl_audio.state import PublishState, load_state
-from dfl_audio.validate import load_catalog
+from dfl_audio.validate import late_transcript_problems, load_catalog
 
 
 def recording_problems(project: Project, episodes: Sequence[Episode]) -> list[Problem]:
-    """Each recording must be readable audio that its chapters fit (probed, not decoded)."""
+    """Each recording must be readable audio that its chapters and transcript fit (probed,
+    not decoded)."""
     from dfl_audio import audio  # numpy and mutagen load only when audio is looked at
     from dfl_audio.tags import chapter_problem
 
@@ -33,6 +35,27 @@ def recording_problems(project: Project, episodes: Sequence[Episode]) -> list[Pr
         late = chapter_problem(episode, probe.duration)
         if late:
             problems.append(Problem(episode.path, None, "chapters", late))
+        problems += late_transcript_problems(project.root, episode, probe.duration)
+    return problems
+
+
+def published_transcript_problems(
+    project: Project, episodes: Sequence[Episode], state: PublishState
+) -> list[Problem]:
+    """A published episode's transcript must fit its published recording (the length the
+    state records), as ``feed`` and ``publish`` check; a recording changed since is for
+    ``--audio`` (and ``publish``) to measure."""
+    problems = []
+    for episode in episodes:
+        record = state.episodes.get(episode.meta.guid)
+        if record is None or not record.interview_seconds or episode.meta.audio is None:
+            continue
+        source = project.root / episode.meta.audio
+        if not source.is_file() or (record.source_size, record.source_mtime_ns) != (
+            source_fingerprint(source)
+        ):
+            continue
+        problems += late_transcript_problems(project.root, episode, record.interview_seconds)
     return problems
 
 
@@ -89,9 +112,12 @@ def validate_project(
         if audio:
             due = [episode for episode in catalog.episodes if not episode.meta.draft]
             problems += recording_problems(project, due)
+        else:
+            problems += published_transcript_problems(project, catalog.episodes, state)
     if only:
         wanted = {project.rel(path) for path in only}
-        shown = {project.rel(project.show_file)} | wanted
+        transcripts = {e.meta.transcript for e in catalog.episodes if e.meta.transcript}
+        shown = {project.rel(project.show_file)} | wanted | transcripts
         problems = [problem for problem in problems if problem.path in shown]
     if problems or catalog.show is None:
         raise EpisodeError(problems or [Problem("episodes/show.yaml", None, "", "missing")])

@@ -1,5 +1,5 @@
 """The small files an episode points to besides its audio: chapters (and their images),
-transcript, artwork.
+transcripts (every format, from the one source), artwork.
 
 They follow the metadata: on every run their content keys are worked out from the episode
 files (pure, so ``--dry-run`` and the refusal checks see the feed the run will write), and
@@ -10,37 +10,65 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from dfl_audio.episode_audio import content_key
 from dfl_audio.episodes import Project
+from dfl_audio.errors import TranscriptError
 from dfl_audio.feed import chapters_json
 from dfl_audio.fsutil import file_digest, sha256_bytes
-from dfl_audio.models import Episode, Show, is_remote_image, shifted_episode
+from dfl_audio.mediatypes import MEDIA_TYPES
+from dfl_audio.models import (
+    Episode,
+    Published,
+    Show,
+    StoredTranscript,
+    is_remote_image,
+    shifted_episode,
+)
 from dfl_audio.state import PublishState
 from dfl_audio.storage_base import Storage
 from dfl_audio.storage_check import Inventory, holds
-from dfl_audio.transcripts import shift_transcript
-from dfl_audio.validate import transcript_type
+from dfl_audio.transcript_cache import FormsCache, digests_of
+from dfl_audio.transcripts import TranscriptSource, published_transcripts
 
 
 @dataclass(frozen=True)
 class SideFile:
-    """One object to store: bytes made here, or a repository file as it is."""
+    """One object to store: bytes made here (now, or by ``make`` only if it must be stored),
+    or a repository file as it is."""
 
     key: str
     sha256: str
     size: int
     data: bytes | None = None
     path: Path | None = None
+    make: Callable[[], bytes] | None = None
+    md5_hex: str | None = None  # known without the bytes (remembered with the digests)
 
     def md5(self) -> str:
+        if self.md5_hex is not None:
+            return self.md5_hex
         if self.data is not None:
             return hashlib.md5(self.data).hexdigest()
         assert self.path is not None
         return _file_md5(self.path, self.sha256)
+
+    def content(self) -> bytes:
+        """The bytes to store (made now when they were only remembered by their digest)."""
+        if self.data is not None:
+            return self.data
+        assert self.make is not None
+        data = self.make()
+        if sha256_bytes(data) != self.sha256:  # a remembered digest that is out of date
+            raise TranscriptError(
+                "was made differently from what .dfl-audio/transcripts.json remembers; "
+                "delete that file and run again",
+                self.key,
+            )
+        return data
 
 
 def side_files(
@@ -63,6 +91,7 @@ def side_files(
         key = content_key(folder, stem, digest, PurePosixPath(rel).suffix.lower())
         return SideFile(key, digest, size, path=project.root / rel)
 
+    forms_cache = FormsCache(project.root / ".dfl-audio" / "transcripts.json")
     new = state.model_copy(update={"episodes": dict(state.episodes)})
     new.show_artwork_key = add(repo_file("art", "show", show.artwork))
     for episode in episodes:
@@ -81,24 +110,22 @@ def side_files(
             if meta.chapters
             else None
         )
-        transcript = None
-        if meta.transcript and record.intro_seconds:
-            transcript = _shifted_transcript(
-                project, episode.slug, meta.transcript, record.intro_seconds
-            )
-        elif meta.transcript:
-            transcript = repo_file("audio", episode.slug, meta.transcript)
+        transcripts = [
+            StoredTranscript(key=add(item), type=kind)
+            for item, kind in _transcript_files(project, show, episode, record, forms_cache)
+        ]
         artwork = repo_file("art", episode.slug, meta.artwork) if meta.artwork else None
         new.episodes[meta.guid] = record.model_copy(
             update={
                 "episode_path": episode.path,
                 "chapters_key": add(chapters) if chapters else None,
-                "transcript_key": add(transcript) if transcript else None,
-                "transcript_type": transcript_type(meta.transcript) if meta.transcript else None,
+                "transcripts": tuple(transcripts),
                 "artwork_key": add(artwork) if artwork else None,
                 "chapter_image_keys": tuple(sorted({item.key for item in images.values()})),
             }
         )
+    forms_cache.keep_only(forms_cache.used)
+    forms_cache.save()
     return new, list(files.values())
 
 
@@ -108,8 +135,8 @@ def store_side_files(storage: Storage, files: Sequence[SideFile], inventory: Inv
     for item in files:
         if holds(inventory.get(item.key), item.size, item.sha256, item.md5):
             continue
-        if item.data is not None:
-            storage.put_bytes(item.key, item.data)
+        if item.data is not None or item.make is not None:
+            storage.put_bytes(item.key, item.content())
         else:
             assert item.path is not None
             storage.put_file(item.key, item.path, sha256=item.sha256)
@@ -117,10 +144,66 @@ def store_side_files(storage: Storage, files: Sequence[SideFile], inventory: Inv
     return written
 
 
-def _shifted_transcript(project: Project, slug: str, rel: str, seconds: float) -> SideFile:
-    """The transcript as published: its cues moved by the intro the stored audio starts with."""
-    data = shift_transcript((project.root / rel).read_bytes(), rel, seconds)
-    return _bytes_file(slug, PurePosixPath(rel).suffix.lower(), data)
+def _transcript_files(
+    project: Project, show: Show, episode: Episode, record: Published, cache: FormsCache
+) -> list[tuple[SideFile, str]]:
+    """Every published form of the episode's transcript (none without one), with its type.
+
+    Their digests come from ``cache`` when the file and settings are the ones remembered:
+    the forms are then made only if one must be stored.
+    """
+    rel = episode.meta.transcript
+    if rel is None:
+        return []
+    path = project.root / rel
+    stat = path.stat()
+    version = (stat.st_size, stat.st_mtime_ns)
+    forms = TranscriptForms(
+        rel, record.intro_seconds, record.interview_seconds, episode.meta.title, show.language
+    )
+    settings = (forms.shift, forms.duration, forms.title, forms.language)
+    key = cache.key(rel, (*version, stat.st_ino), settings)
+    cache.used.add(key)
+    digests = cache.get(key)
+    if digests is None:
+        digests = digests_of(_published_forms(path, version, forms))
+        cache.put(key, digests)
+    files = []
+    for suffix, (sha256, size, md5) in digests.items():
+        made = functools.partial(_published_form, path, version, forms, suffix)
+        item = SideFile(
+            content_key("audio", episode.slug, sha256, suffix), sha256, size, make=made, md5_hex=md5
+        )
+        files.append((item, MEDIA_TYPES[suffix]))
+    return files
+
+
+def _published_form(
+    path: Path, version: tuple[int, int], forms: TranscriptForms, suffix: str
+) -> bytes:
+    return _published_forms(path, version, forms)[suffix]
+
+
+@dataclass(frozen=True)
+class TranscriptForms:
+    """What the published forms of a transcript file depend on, besides its bytes."""
+
+    rel: str
+    shift: float
+    duration: float | None
+    title: str
+    language: str
+
+
+@functools.lru_cache(maxsize=128)
+def _published_forms(
+    path: Path, version: tuple[int, int], forms: TranscriptForms
+) -> dict[str, bytes]:
+    """Made once per file version and settings: a feed run looks at every episode."""
+    source = TranscriptSource(
+        forms.rel, path.read_bytes(), forms.shift, forms.duration, forms.title, forms.language
+    )
+    return published_transcripts(source)
 
 
 @functools.lru_cache(maxsize=64)

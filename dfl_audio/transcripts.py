@@ -1,8 +1,10 @@
-"""Re-time transcripts: every cue moves later by the length of the intro played before it.
+"""The transcripts publish stores: one source, every format, each timed as the MP3 plays.
 
-WebVTT and SRT go through webvtt-py (it keeps voice tags ``<v Speaker>``, notes, cue
-identifiers and settings as written); Podcasting 2.0 JSON transcripts are plain JSON. A shift
-of zero returns the file's own bytes, so an episode without an intro stores exactly its file.
+From an episode's one ``transcript:`` file (WebVTT, SRT, Podcasting 2.0 JSON or a DFL caption
+page) publish makes WebVTT, SRT, JSON and the spec's HTML, every cue moved later by the intro
+played before the interview. The source's own format keeps the file as the editor wrote it
+(re-timed by :func:`shift_transcript`: webvtt-py keeps voice tags, notes, cue identifiers and
+settings; a shift of zero stores exactly the file); the others are written from its cues.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -17,6 +20,11 @@ import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
 from dfl_audio.errors import TranscriptError
+from dfl_audio.mediatypes import TRANSCRIPT_OUTPUTS
+from dfl_audio.transcript_cues import FORMAT_NAMES, read_cues
+from dfl_audio.transcript_write import WRITERS, caption_cues, shifted_cues, to_html
+
+CAPTIONS = (".vtt", ".srt")  # listed with rel="captions": shown on screen as the cue plays
 
 Shifter = Callable[[str, float], str]
 
@@ -40,7 +48,7 @@ def shift_transcript(data: bytes, path: str, seconds: float) -> bytes:
     try:
         return shifter(text, seconds).encode()
     except (MalformedFileError, MalformedCaptionError, ValueError, TypeError) as exc:
-        kind = {".vtt": "WebVTT", ".srt": "SRT", ".json": "Podcasting 2.0 JSON"}[suffix]
+        kind = FORMAT_NAMES[suffix]
         raise TranscriptError(f"is not a valid {kind} transcript: {exc}", path, exc) from exc
 
 
@@ -69,6 +77,8 @@ def _shift_json(text: str, seconds: float) -> str:
         if not isinstance(segment, dict):
             raise ValueError(f"segments[{index}] is not an object")
         for field in ("startTime", "endTime"):
+            if field == "endTime" and field not in segment:  # optional in the spec
+                continue
             value = segment.get(field)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"segments[{index}].{field} must be a number of seconds")
@@ -77,3 +87,34 @@ def _shift_json(text: str, seconds: float) -> str:
 
 
 SHIFTERS: dict[str, Shifter] = {".vtt": _shift_vtt, ".srt": _shift_srt, ".json": _shift_json}
+
+
+@dataclass(frozen=True)
+class TranscriptSource:
+    """An episode's transcript file and what its published forms depend on."""
+
+    path: str  # repository-relative: its suffix says the format
+    data: bytes
+    shift: float  # the intro's length: every cue moves this much later
+    duration: float | None  # the interview's length, which ends a caption page's last cue
+    title: str  # the episode's: the HTML transcript's title
+    language: str  # the show's: the HTML transcript's language
+
+
+def published_transcripts(source: TranscriptSource) -> dict[str, bytes]:
+    """Suffix → bytes of every published format (:data:`TRANSCRIPT_OUTPUTS`), in feed order.
+
+    Cues without words are left out of the written formats: there is nothing to show.
+    """
+    own = PurePosixPath(source.path).suffix.lower()
+    cues = read_cues(source.data, source.path, duration=source.duration)
+    cues = [cue for cue in shifted_cues(cues, source.shift) if cue.text.strip()]
+    made: dict[str, bytes] = {}
+    for suffix in TRANSCRIPT_OUTPUTS:
+        if suffix == own and suffix in SHIFTERS:
+            made[suffix] = shift_transcript(source.data, source.path, source.shift)
+        elif suffix == ".html":
+            made[suffix] = to_html(cues, title=source.title, language=source.language)
+        else:  # WebVTT and SRT are captions: at most two lines on screen at once
+            made[suffix] = WRITERS[suffix](caption_cues(cues) if suffix in CAPTIONS else cues)
+    return made

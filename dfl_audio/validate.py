@@ -16,10 +16,11 @@ from pathlib import Path, PurePosixPath
 from dfl_audio.artwork import artwork_problems, chapter_image_problems
 from dfl_audio.episodes import Parsed, Project, read_episode, read_show
 from dfl_audio.errors import AudioError, EpisodeError, Problem, TranscriptError
-from dfl_audio.mediatypes import TRANSCRIPT_SOURCES, TRANSCRIPT_TYPES
+from dfl_audio.mediatypes import TRANSCRIPT_SOURCES
 from dfl_audio.models import CLIP_ROLES, Episode, Show, is_remote_image
 from dfl_audio.parse_cache import cache_for
-from dfl_audio.transcripts import shift_transcript
+from dfl_audio.transcript_check import transcript_slips
+from dfl_audio.transcript_cues import Slip
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,17 @@ def load_catalog(project: Project, only: Sequence[Path] = ()) -> Catalog:
         else:  # its model did not parse: the files it names are still checked
             problems += named_file_problems(project.root, item)
     if wanted:
-        problems = [p for p in problems if p.path in wanted or p.path == show_file.rel]
         parsed = [item for item in parsed if item.rel in wanted]
+        shown = wanted | {show_file.rel} | transcript_files(parsed)
+        problems = [p for p in problems if p.path in shown]
+    problems = list(dict.fromkeys(problems))  # a transcript two episodes share: once
     episodes = [item.item for item in parsed if item.item is not None]
     return Catalog(show_file.item, episodes, problems)
+
+
+def transcript_files(parsed: Iterable[Parsed[Episode]]) -> set[str]:
+    """The transcript files these episodes name: their problems are located in them."""
+    return {item.item.meta.transcript for item in parsed if item.item and item.item.meta.transcript}
 
 
 def show_problems(root: Path, parsed: Parsed[Show]) -> list[Problem]:
@@ -108,8 +116,8 @@ def episode_file_problems(root: Path, parsed: Parsed[Episode], show: Show | None
         own = getattr(meta, role)
         if isinstance(own, str):
             problems += _clip(root, parsed, own, role)
-    if meta.transcript and not problems:  # published as it is, or moved by an intro: it must parse
-        problems += _parsable(root, parsed, meta.transcript)
+    if meta.transcript and not problems:  # every format is made from it: it must be sound
+        problems += transcript_problems(root, parsed, meta.transcript)
     serial = show is not None and show.type == "serial"
     if serial and meta.episode_type == "full" and meta.episode is None:
         problems.append(_at(parsed, "episode", "is required: the show is serial"))
@@ -154,15 +162,6 @@ def catalog_problems(parsed: Iterable[Parsed[Episode]]) -> list[Problem]:
                 message = f"{shown} is already used by {first}" + ("" if same else how)
                 problems.append(_at(item, field, message))
     return problems
-
-
-def transcript_type(path: str) -> str:
-    """The MIME type ``podcast:transcript`` declares for a transcript file.
-
-    >>> transcript_type("episodes/audio/ep.vtt")
-    'text/vtt'
-    """
-    return TRANSCRIPT_TYPES[PurePosixPath(path).suffix.lower()]
 
 
 def _numbering(season: int | None, episode: int | None) -> str:
@@ -251,26 +250,61 @@ def _clip_problem(path: Path, size: int, mtime_ns: int) -> str | None:
     return None
 
 
-def _parsable(root: Path, parsed: Parsed[Episode], rel_path: str) -> list[Problem]:
+def transcript_problems(
+    root: Path, parsed: Parsed[Episode], rel_path: str, duration: float | None = None
+) -> list[Problem]:
+    """Every problem of the episode's transcript: at its line in the transcript file when
+    the format has lines, else at the episode's ``transcript:`` field, naming the file.
+
+    ``duration`` (the recording's length, once probed) adds the cues past its end.
+    """
     path = root / rel_path
     try:
         stat = path.stat()
     except OSError as exc:
         return [_at(parsed, "transcript", f"{rel_path}: cannot be read: {exc.strerror}")]
-    problem = _transcript_problem(path, rel_path, stat.st_size, stat.st_mtime_ns)
-    return [_at(parsed, "transcript", f"{rel_path}: {problem}")] if problem else []
+    slips = _transcript_slips(path, rel_path, (stat.st_size, stat.st_mtime_ns), duration)
+    return [
+        Problem(rel_path, slip.line, "transcript", slip.message)
+        if slip.line
+        else _at(parsed, "transcript", f"{rel_path}: {slip.message}")
+        for slip in slips
+    ]
+
+
+def late_transcript_problems(root: Path, episode: Episode, duration: float) -> list[Problem]:
+    """The transcript's cues past the end of a recording of ``duration`` seconds (what only
+    a probed or published recording tells: the file's other problems are the catalog's)."""
+    rel_path = episode.meta.transcript
+    if rel_path is None or not (root / rel_path).is_file():
+        return []
+    stat = (root / rel_path).stat()
+    version = (stat.st_size, stat.st_mtime_ns)
+    known = set(_transcript_slips(root / rel_path, rel_path, version, None))
+    late = [
+        slip
+        for slip in _transcript_slips(root / rel_path, rel_path, version, duration)
+        if slip not in known
+    ]
+    return [
+        Problem(rel_path, slip.line, "transcript", slip.message)
+        if slip.line
+        else Problem(episode.path, None, "transcript", f"{rel_path}: {slip.message}")
+        for slip in late
+    ]
 
 
 @functools.lru_cache(maxsize=256)
-def _transcript_problem(path: Path, rel_path: str, size: int, mtime_ns: int) -> str | None:
-    """Parsed once per file version (by the same reader that re-times it for an intro)."""
+def _transcript_slips(
+    path: Path, rel_path: str, version: tuple[int, int], duration: float | None
+) -> tuple[Slip, ...]:
+    """Read and checked once per file version (by the reader every published form uses)."""
     try:
-        shift_transcript(path.read_bytes(), rel_path, 1.0)
+        return tuple(transcript_slips(path.read_bytes(), rel_path, duration))
     except TranscriptError as exc:
-        return exc.message
+        return (Slip(None, exc.message),)
     except OSError as exc:
-        return f"cannot be read: {exc.strerror}"
-    return None
+        return (Slip(None, f"cannot be read: {exc.strerror}"),)
 
 
 @functools.lru_cache(maxsize=256)

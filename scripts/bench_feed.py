@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dfl_audio.feed import diff_feeds, render_feed, summarize_feed
-from dfl_audio.models import Episode, EpisodeMeta, FeedItem, Show
+from dfl_audio.models import Episode, EpisodeMeta, FeedItem, Show, TranscriptLink
 
 BASE = "https://media.example.org/dfl/"
 NOTES = "The guest explains the paper, its proofs & <caveats>, and what came after it. " * 20
@@ -82,7 +82,10 @@ def make_item(n: int) -> FeedItem:
         audio_bytes=40_000_000 + n,
         duration=3600.0 + n / 7,
         chapters_url=f"{BASE}chapters/{slug}.json",
-        transcript_url=f"{BASE}transcripts/{slug}.vtt",
+        transcripts=tuple(  # every format publish stores, as it lists them
+            TranscriptLink(url=f"{BASE}transcripts/{slug}{suffix}")
+            for suffix in (".vtt", ".srt", ".json", ".html")
+        ),
         image_url=f"{BASE}art/{slug}.jpg",
     )
 

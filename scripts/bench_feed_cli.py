@@ -48,8 +48,9 @@ from dfl_audio.episodes import Project, read_show  # noqa: E402
 from dfl_audio.feed import chapters_json  # noqa: E402
 from dfl_audio.fsutil import sha256_bytes, sha256_file  # noqa: E402
 from dfl_audio.models import Published  # noqa: E402
+from dfl_audio.side_files import side_files  # noqa: E402
 from dfl_audio.state import PublishState, save_state  # noqa: E402
-from dfl_audio.validate import load_catalog, transcript_type  # noqa: E402
+from dfl_audio.validate import load_catalog  # noqa: E402
 
 SAMPLE = "episodes/2026-11-20-welcome.md"
 SAMPLE_GUID = "190bd4dd-f34d-4f16-a06a-213eaff1a95a"
@@ -130,16 +131,13 @@ def write_state(project: Project) -> None:
             chapters_key=content_key(
                 "audio", episode.slug, sha256_bytes(chapters), ".chapters.json"
             ),
-            transcript_key=content_key(
-                "audio", episode.slug, sha256_file(project.root / meta.transcript), ".vtt"
-            ),
-            transcript_type=transcript_type(meta.transcript),
             artwork_key=content_key(
                 "art", episode.slug, sha256_file(project.root / meta.artwork), ".jpg"
             ),
             published_at=published_at,
             tags_digest=episode_tags_digest(project, show, episode, 0.0, 7.8),
         )
+    state, _ = side_files(project, show, episodes, state)  # the transcripts' keys, as publish's
     save_state(project.state_file(show), state)
 
 

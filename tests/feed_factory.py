@@ -120,7 +120,10 @@ def make_full_item(n: int = 1, **meta: Any) -> FeedItem:
         n,
         episode=episode,
         chapters_url=f"{MEDIA_BASE}chapters/{episode.slug}.chapters.json",
-        transcript_url=f"{MEDIA_BASE}transcripts/{episode.slug}.vtt",
+        transcripts=[
+            {"url": f"{MEDIA_BASE}transcripts/{episode.slug}.vtt"},
+            {"url": f"{MEDIA_BASE}transcripts/{episode.slug}.json"},
+        ],
         image_url=f"{MEDIA_BASE}art/{episode.slug}.png",
     )
 

@@ -205,18 +205,23 @@ def test_stored_chapters_and_transcript_move_by_the_intro(
 ) -> None:
     project, seconds = with_intro
     record = record_of(project)
-    assert record.chapters_key and record.transcript_key
+    assert record.chapters_key and record.transcripts
     chapters = json.loads((project.root / "storage" / record.chapters_key).read_bytes())
     starts = [chapter["startTime"] for chapter in chapters["chapters"]]
     assert starts == pytest.approx([seconds, 3 + seconds], abs=0.001)
-    vtt = (project.root / "storage" / record.transcript_key).read_text(encoding="utf-8")
+    vtt_key = record.transcripts[0].key
+    vtt = (project.root / "storage" / vtt_key).read_text(encoding="utf-8")
     original = (project.root / "episodes/audio/sample-clip.vtt").read_text(encoding="utf-8")
     first_cue = next(line for line in vtt.splitlines() if "-->" in line)
     start_ms = round((0.25 + seconds) * 1000)
     assert first_cue.startswith(f"00:00:{start_ms // 1000:02d}.{start_ms % 1000:03d} --> ")
     assert vtt.count("<v Host>") == original.count("<v Host>") == 2
     assert "<v Guest>Thanks for having me. Happy to be here." in vtt
-    assert record.transcript_key.endswith(".vtt")
+    assert vtt_key.endswith(".vtt")
+    srt = (project.root / "storage" / record.transcripts[1].key).read_text(encoding="utf-8")
+    assert f"00:00:{start_ms // 1000:02d},{start_ms % 1000:03d} --> " in srt  # made from the cues
+    segments = json.loads((project.root / "storage" / record.transcripts[2].key).read_bytes())
+    assert segments["segments"][0]["startTime"] == pytest.approx(0.25 + seconds, abs=0.001)
 
 
 def test_chap_frames_move_by_the_intro(with_intro: tuple[Project, float]) -> None:
@@ -239,8 +244,8 @@ def test_turning_the_intro_off_publishes_the_files_as_they_are(project: Project)
     publish_now(project)
     record = record_of(project)
     assert record.intro_seconds == 0.0
-    assert record.transcript_key
-    stored = (project.root / "storage" / record.transcript_key).read_bytes()
+    assert record.transcripts[0].type == "text/vtt"
+    stored = (project.root / "storage" / record.transcripts[0].key).read_bytes()
     assert stored == (project.root / "episodes/audio/sample-clip.vtt").read_bytes()
     show = read_show(project).item
     assert show is not None

@@ -84,7 +84,7 @@ def test_every_problem_is_reported_with_its_line(project: Project) -> None:
         (
             "transcript: episodes/audio/sample-clip.vtt",
             "transcript: episodes/audio/sample-clip.mp3",
-            ":9: transcript: must be one of .vtt, .srt, .json, got '.mp3'",
+            ":9: transcript: must be one of .vtt, .srt, .json, .html, got '.mp3'",
         ),
         ('  - start: "0:03"', '  - start: "0:00"', ": chapters: chapters must start at strictly"),
         ("episode_type: trailer", "episode_type: teaser", ":5: episode_type: input should be"),

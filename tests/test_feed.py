@@ -200,11 +200,10 @@ def test_item_fields() -> None:
         ("guest", "Guest Speaker"),
         ("guest", "Zoë Ångström"),
     ]
-    assert dict(item.find(PODCAST + "transcript").attrib) == {
-        "url": source.transcript_url,
-        "type": "text/vtt",
-        "language": "en",
-    }
+    assert [dict(found.attrib) for found in item.iterfind(PODCAST + "transcript")] == [
+        {"url": source.transcripts[0].url, "type": "text/vtt", "language": "en", "rel": "captions"},
+        {"url": source.transcripts[1].url, "type": "application/json", "language": "en"},
+    ]
     assert dict(item.find(PODCAST + "chapters").attrib) == {
         "url": source.chapters_url,
         "type": "application/json+chapters",
@@ -248,13 +247,15 @@ def test_empty_notes_fall_back_to_the_title() -> None:
     ],
 )
 def test_transcript_type(url: str, declared: str | None, expected: str) -> None:
-    source = make_item(1, transcript_url=url, transcript_type=declared)
+    source = make_item(1, transcripts=[{"url": url, "type": declared}])
     transcript = parse(render([source])).find("channel/item/" + PODCAST + "transcript")
     assert transcript.get("type") == expected
+    captions = expected in ("text/vtt", "application/x-subrip")  # time-coded: rel="captions"
+    assert transcript.get("rel") == ("captions" if captions else None)
 
 
 def test_unknown_transcript_type_is_a_feed_error() -> None:
-    source = make_item(1, transcript_url="https://m.example.org/t/ep.doc")
+    source = make_item(1, transcripts=[{"url": "https://m.example.org/t/ep.doc"}])
     with pytest.raises(FeedError, match=r"type of transcript https://m\.example\.org/t/ep\.doc"):
         render([source])
 

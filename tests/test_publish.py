@@ -127,7 +127,7 @@ def test_side_files_are_stored_and_linked(published_once: Project) -> None:
     record = state.episodes[GUID]
     for key in (
         record.chapters_key,
-        record.transcript_key,
+        *record.transcript_keys,
         record.artwork_key,
         state.show_artwork_key,
     ):

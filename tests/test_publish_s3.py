@@ -55,13 +55,15 @@ CONTENT_TYPES = {
     ".mp3": "audio/mpeg",
     ".jpg": "image/jpeg",
     ".vtt": "text/vtt",
-    ".json": "application/json+chapters",
-    ".xml": "application/rss+xml",
+    ".srt": "application/x-subrip",
+    ".json": "application/json",  # the JSON transcript; chapters: *.chapters.json below
     ".html": "text/html; charset=utf-8",
+    ".xml": "application/rss+xml",
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
 }
 SITE = {"pod/index.html", "pod/sitemap.xml", "pod/episodes/welcome.html"}  # and two assets
+CHAPTERS_TYPE = "application/json+chapters"
 
 
 # -- the server and the instrumented clients ------------------------------------------------------
@@ -254,15 +256,20 @@ def test_publish_stores_everything_with_headers_and_writes_the_feed_last(
     assert guids(feed_bytes) == [GUID]
     kinds = sorted(Path(key).suffix for key in keys)
     assert kinds == [
-        *(".css", ".html", ".html", ".jpg", ".jpg", ".js"),
-        *(".json", ".mp3", ".vtt", ".xml", ".xml"),
+        *(".css", ".html", ".html", ".html", ".jpg", ".jpg", ".js"),
+        *(".json", ".json", ".mp3", ".srt", ".vtt", ".xml", ".xml"),
     ], keys
     assert set(keys) >= SITE
     for key in keys:
         head = s3.admin.head_object(Bucket=s3.bucket, Key=key)
-        expected = "application/xml" if key.endswith("sitemap.xml") else None
-        assert head["ContentType"] == expected or CONTENT_TYPES[Path(key).suffix], key
-        short = key.endswith((".xml", ".html"))  # the feed, pages and sitemap; not the assets
+        if key.endswith(".chapters.json"):
+            expected = CHAPTERS_TYPE
+        elif key.endswith("sitemap.xml"):
+            expected = "application/xml"
+        else:
+            expected = CONTENT_TYPES[Path(key).suffix]
+        assert head["ContentType"] == expected, key
+        short = key.endswith(".xml") or key in SITE  # the feed, pages and sitemap
         assert head["CacheControl"] == (SHORT if short else IMMUTABLE), key
         if not key.endswith(".xml"):  # content-addressed media carry their verified SHA-256
             assert head["Metadata"]["sha256"] == hashlib.sha256(s3.body(key)).hexdigest()
@@ -338,8 +345,9 @@ def test_republish_of_100_unchanged_episodes_makes_zero_puts(
     assert first.stdout.count("published: ") == 100
     assert len(guids(s3.body("pod/interviews.xml"))) == 100
     puts = sum(op == "PutObject" for op, _ in s3.ops)
-    # mp3, chapters, transcript, art and page each; show art; show page, sitemap, 2 assets; feed
-    assert puts == 100 * 5 + 1 + 4 + 1
+    # mp3, chapters, 4 transcripts, art and page each; show art; show page, sitemap, 2 assets;
+    # the feed
+    assert puts == 100 * 8 + 1 + 4 + 1
 
     s3.ops.clear()
     started = time.perf_counter()

@@ -105,13 +105,15 @@ def test_published_and_synthetic_pages_are_valid_html(tmp_path: Path) -> None:
         f"sample/{path.relative_to(storage).as_posix()}": path.read_bytes()
         for path in storage.rglob("*.html")
     }
-    assert set(pages) == {"sample/index.html", "sample/episodes/welcome.html"}
+    transcripts = [key for key in pages if key.startswith("sample/audio/")]  # the HTML form
+    assert set(pages) == {"sample/index.html", "sample/episodes/welcome.html", *transcripts}
+    assert len(transcripts) == 1
     for item in synthetic_site().files:
         if item.key.endswith(".html"):
             pages[f"synthetic/{item.key}"] = item.data
     empty = render_site(make_show(), "https://media.example.org/dfl/art/show.png", [], {}, [])
     pages["empty/index.html"] = next(f.data for f in empty.files if f.key == "index.html")
-    assert len(pages) == 7
+    assert len(pages) == 8
     assert validate(pages, tmp_path / "checked") == []
 
 

@@ -71,6 +71,13 @@ def record(field: str, value: Any) -> Edit:
     return edit
 
 
+def transcript(field: str, value: Any) -> Edit:
+    def edit(state: dict[str, Any]) -> None:
+        state["episodes"][GUID]["transcripts"][0][field] = value
+
+    return edit
+
+
 def top(field: str, value: Any) -> Edit:
     def edit(state: dict[str, Any]) -> None:
         state[field] = value
@@ -112,8 +119,13 @@ CASES: list[tuple[str, Edit, str]] = [
     ),
     (
         "hidden",
-        record("transcript_key", "audio/.dfl-index/x.vtt"),
-        f"{AT}.transcript_key: invalid storage key 'audio/.dfl-index/x.vtt': {KEY_RULE}",
+        transcript("key", "audio/.dfl-index/x.vtt"),
+        f"{AT}.transcripts.0.key: invalid storage key 'audio/.dfl-index/x.vtt': {KEY_RULE}",
+    ),
+    (
+        "old-and-new-transcript-fields",
+        record("transcript_key", None),
+        f"{AT}: transcript_key: is the old form of transcripts; keep only transcripts",
     ),
     (
         "backslash",
@@ -250,7 +262,13 @@ def test_the_state_publish_writes_loads_back_unchanged(published: Path) -> None:
     recorded = state.episodes[GUID]
     assert recorded.audio_key.startswith("audio/welcome-")
     assert state.show_artwork_key is not None and state.show_artwork_key.startswith("art/show-")
-    assert {recorded.chapters_key, recorded.transcript_key, recorded.artwork_key} != {None}
+    assert recorded.chapters_key and recorded.artwork_key
+    assert [stored.type for stored in recorded.transcripts] == [
+        "text/vtt",
+        "application/x-subrip",
+        "application/json",
+        "text/html",
+    ]
     code, out, err = invoke(published, "feed", "--check")
     assert (code, out, err) == (0, "feed is up to date\n", "")
 

@@ -24,7 +24,7 @@ from dfl_audio.site.urls import SHOW_PAGE, SITEMAP, episode_page_key
 from dfl_audio.site.views import ShowView, episode_view, show_view
 from dfl_audio.state import PublishState
 from dfl_audio.transcript_cues import Cue, read_cues
-from dfl_audio.transcripts import shift_transcript
+from dfl_audio.transcript_write import shifted_cues
 
 
 @dataclass(frozen=True)
@@ -128,8 +128,9 @@ def _transcript_stamp(root: Path, item: FeedItem, state: PublishState) -> str:
         stat = (root / rel).stat()
     except OSError:
         return f"{rel}:missing"  # rendering reports it
-    intro = state.episodes[item.episode.meta.guid].intro_seconds
-    return f"{rel}:{stat.st_size}:{stat.st_mtime_ns}:{intro!r}"
+    record = state.episodes[item.episode.meta.guid]
+    timing = (record.intro_seconds, record.interview_seconds)
+    return f"{rel}:{stat.st_size}:{stat.st_mtime_ns}:{timing!r}"
 
 
 def _cues(root: Path, item: FeedItem, state: PublishState) -> list[Cue]:
@@ -138,5 +139,5 @@ def _cues(root: Path, item: FeedItem, state: PublishState) -> list[Cue]:
     if rel is None:
         return []
     record = state.episodes[item.episode.meta.guid]
-    data = shift_transcript((root / rel).read_bytes(), rel, record.intro_seconds)
-    return read_cues(data, rel)
+    cues = read_cues((root / rel).read_bytes(), rel, duration=record.interview_seconds)
+    return shifted_cues(cues, record.intro_seconds)  # as publish times the stored transcripts

@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from dfl_audio.episodes import EPISODE_NAME  # the one file-name rule
+from dfl_audio.mediatypes import EPISODE_PAGES as EPISODE_PAGES  # every episode page key starts so
+from dfl_audio.mediatypes import SHOW_PAGE as SHOW_PAGE
 from dfl_audio.mediatypes import SITEMAP_NAME
 from dfl_audio.models import Show
 
-SHOW_PAGE = "index.html"
 SITEMAP = SITEMAP_NAME
-EPISODE_PAGES = "episodes/"  # every episode page's key starts with this
 
 
 def episode_page_key(slug: str) -> str:

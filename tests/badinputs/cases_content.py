@@ -12,6 +12,7 @@ from badinputs.case import Case
 from badinputs.damage import (
     ART,
     CLIP,
+    MISSING,
     SHOW_ART,
     STATE,
     VTT,
@@ -32,10 +33,14 @@ GARBAGE = bytes((i * 73 + 41) % 256 for i in range(40_000))
 
 
 def _new_source(name: str, data: bytes) -> list[object]:
-    """The episode's audio field pointing at a new file with these bytes."""
+    """The episode's audio field pointing at a new file with these bytes (and no transcript:
+    the sample's would outlast a short synthetic recording, which says nothing anyway)."""
     rel = f"episodes/audio/{name}"
     one_chapter = [{"start": "0:00", "title": "Welcome"}]  # so no chapter outlasts the audio
-    return [write(rel, data), episode({"audio": rel, "chapters": one_chapter})]
+    return [
+        write(rel, data),
+        episode({"audio": rel, "chapters": one_chapter, "transcript": MISSING}),
+    ]
 
 
 def published_at_target(ctx: Context) -> str:
@@ -153,6 +158,22 @@ TRANSCRIPT_CASES = [
     _transcript("not_json", ".json", "{not json"),
     _transcript("wrong_shape", ".json", json.dumps({"segments": "all of them"})),
     _transcript("not_json", ".json", "{not json", intro=True),
+    _transcript(
+        "past_the_end", ".vtt", f"WEBVTT\n\n{VTT_CUE}\n00:00:09.000 --> 00:00:10.000\nLate.\n"
+    ),
+    _transcript(
+        "overlap_and_unordered",
+        ".vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nA.\n\n00:00:02.000 --> 00:00:04.000\nB.\n\n"
+        "00:00:00.500 --> 00:00:00.900\nC.\n",
+    ),
+    _transcript("no_captions", ".html", "<p>Not a caption page.</p>\n"),
+    _transcript(
+        "bad_time",
+        ".html",
+        '<div class="caption">\n<div class="speaker">Ann</div>\n<div class="time">[0:2]</div>\n'
+        '<div class="content">Hello [00:00:05] again [00:61:00] and bye.</div>\n</div>\n',
+    ),
     _transcript(
         "segment_without_start",
         ".json",

@@ -53,7 +53,10 @@ STATE_SETUPS: dict[str, Setup] = {
     "audio_key_empty": _set("audio_key", ""),
     "audio_key_with_space_and_quote": _set("audio_key", 'audio/a b".mp3'),
     "chapters_key_traversal": _set("chapters_key", "../chapters.json"),
-    "transcript_type_html": _set("transcript_type", "text/html"),
+    "transcript_type_html": _record(
+        lambda record: record["transcripts"][0].update(type="text/html")
+    ),
+    "transcript_old_form_beside_new": _set("transcript_key", None),
     "audio_bytes_negative": _set("audio_bytes", -1),
     "duration_string": _set("duration", "long"),
     "duration_negative": _set("duration", -5.0),

@@ -61,7 +61,8 @@ def state_matches_storage(ctx: Context) -> str:
     state = json.loads((root / STATE).read_text(encoding="utf-8"))
     keys = [state.get("show_artwork_key")]
     for record in state["episodes"].values():
-        keys += [record.get(k) for k in ("audio_key", "chapters_key", "transcript_key")]
+        keys += [record.get(k) for k in ("audio_key", "chapters_key")]
+        keys += [stored["key"] for stored in record.get("transcripts", [])]
         keys.append(record.get("artwork_key"))
         audio = root / "storage" / record["audio_key"]
         if audio.is_file() and audio.stat().st_size != record["audio_bytes"]:
@@ -276,7 +277,8 @@ def bucket_matches_state(ctx: Context) -> str:
     stored = {item["Key"].removeprefix("pod/") for item in listing.get("Contents", [])}
     keys = {state.get("show_artwork_key")}
     for record in state["episodes"].values():
-        keys |= {record.get(k) for k in ("audio_key", "chapters_key", "transcript_key")}
+        keys |= {record.get(k) for k in ("audio_key", "chapters_key")}
+        keys |= {stored["key"] for stored in record.get("transcripts", [])}
     missing = sorted(key for key in keys if key and key not in stored)
     if missing:
         return "the state lists keys the bucket does not hold: " + ", ".join(missing)

@@ -240,8 +240,9 @@ def test_radosgw_killed_mid_upload_leaves_the_feed_and_a_re_run_completes(
     state = json.loads((project.root / STATE).read_text())
     expected = {"podcast/interviews.xml", f"podcast/{state['show_artwork_key']}"}
     for entry in state["episodes"].values():
-        for name in ("audio_key", "chapters_key", "transcript_key", "artwork_key"):
+        for name in ("audio_key", "chapters_key", "artwork_key"):
             expected.add(f"podcast/{entry[name]}")
+        expected |= {f"podcast/{stored['key']}" for stored in entry["transcripts"]}
     assert keys_in(admin, bucket) == sorted(expected)
-    assert len(expected) == 2 + 2 * 4
+    assert len(expected) == 2 + 2 * 7  # mp3, chapters, 4 transcripts, art per episode
     assert admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
