@@ -8,8 +8,6 @@ the preview as from production).
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 # Suffix → media type, as the feed declares it (``type=``) and the storage serves it.
 MEDIA_TYPES: dict[str, str] = {
     ".mp3": "audio/mpeg",
@@ -60,9 +58,9 @@ def media_type(path: str) -> str | None:
     """
     if path.lower().endswith(".chapters.json"):
         return CHAPTERS_TYPE
-    if PurePosixPath(path).name == SITEMAP_NAME:
+    if path.rpartition("/")[2] == SITEMAP_NAME:
         return SITEMAP_TYPE
-    return MEDIA_TYPES.get(PurePosixPath(path).suffix.lower())
+    return MEDIA_TYPES.get(suffix_of(path))
 
 
 def transcript_type(path: str) -> str | None:
@@ -72,8 +70,20 @@ def transcript_type(path: str) -> str | None:
     >>> transcript_type("episodes/audio/ep.vtt"), transcript_type("ep.mp3")
     ('text/vtt', None)
     """
-    suffix = PurePosixPath(path).suffix.lower()
+    suffix = suffix_of(path)
     return MEDIA_TYPES[suffix] if suffix in TRANSCRIPT_OUTPUTS else None
+
+
+def suffix_of(path: str) -> str:
+    """The lower-cased suffix of a key or path, as ``PurePosixPath.suffix`` gives it, without
+    building a path object (the state's checks call this for every stored object).
+
+    >>> suffix_of("audio/ep-1a2b.VTT"), suffix_of("a.b/c"), suffix_of(".hidden"), suffix_of("x.")
+    ('.vtt', '', '', '')
+    """
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:].lower() if 0 < dot < len(name) - 1 else ""
 
 
 def content_type_for(key: str) -> str:

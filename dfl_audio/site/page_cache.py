@@ -59,6 +59,7 @@ class PageCache:
         self.copies = copies
         self.entries: dict[str, Any] = self._load()
         self.fresh: dict[tuple[str, str], bytes] = {}  # rendered by this run
+        self.read_back: set[str] = set()  # pages whose review copy is already these bytes
 
     def keep(self, key: str, digest: str, data: bytes) -> None:
         """A page this run rendered: a second build in the same run (after encoding) reuses it."""
@@ -75,9 +76,11 @@ class PageCache:
             stat = path.stat()
             if [stat.st_size, stat.st_mtime_ns] != entry.get("stamp"):
                 return None
-            return path.read_bytes()
+            data = path.read_bytes()
         except OSError:
             return None
+        self.read_back.add(key)
+        return data
 
     def remember(self, files: dict[str, str]) -> None:
         """After the review copy was written: ``files`` maps each page key to its inputs."""

@@ -11,6 +11,7 @@ for review (and ``git diff``), as ``feeds/<feed>`` gets the feed.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -92,12 +93,25 @@ def write_review_copy(folder: Path, site: Website, cache: PageCache | None = Non
     """``feeds/site/``: the site as stored, its old pages and assets removed (the folder is
     dfl-audio's, like the feed beside it); ``cache`` learns which inputs made each page."""
     wanted = {item.key for item in site.files}
+    unchanged = cache.read_back if cache is not None else set()
     for item in site.files:
         path = folder / item.key
+        if item.key in unchanged:  # read from this very copy in this run: nothing to compare
+            continue
         if not path.is_file() or path.read_bytes() != item.data:
             atomic_write_bytes(path, item.data)
-    for old in (*folder.glob(f"{EPISODE_PAGES}*.html"), *folder.glob("assets/*")):
-        if old.relative_to(folder).as_posix() not in wanted and old.is_file():
-            old.unlink()
+    for sub, suffix in ((EPISODE_PAGES, ".html"), ("assets/", "")):
+        for old in _files_in(folder / sub):  # scandir: a long show has a thousand pages
+            if old.name.endswith(suffix) and sub + old.name not in wanted:
+                os.unlink(old.path)
     if cache is not None:
         cache.remember(site.page_inputs)
+
+
+def _files_in(folder: Path) -> list[os.DirEntry[str]]:
+    """The plain files directly in ``folder`` (none when it does not exist yet)."""
+    try:
+        with os.scandir(folder) as entries:
+            return [entry for entry in entries if entry.is_file(follow_symlinks=False)]
+    except FileNotFoundError:
+        return []
