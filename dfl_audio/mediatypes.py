@@ -20,6 +20,8 @@ CONTENT_TYPES: dict[str, str] = {
     ".png": "image/png",
     ".txt": "text/plain; charset=utf-8",
     ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",  # browsers refuse a stylesheet of any other type
+    ".js": "text/javascript; charset=utf-8",
 }
 
 CHAPTERS_TYPE = "application/json+chapters"  # Podcasting 2.0 JSON chapters: *.chapters.json

@@ -19,7 +19,7 @@ import pytest
 from site_under_test import SiteUrls, serve_site
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Page, Response
 
 # Headless Chromium as root needs --no-sandbox; audio must play without a click and without a
 # sound card (the fake device keeps the media clock running, so currentTime advances).
@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+ASSET_TYPES = {"stylesheet": "text/css", "script": "text/javascript"}
 
 
 def chromium_path() -> str | None:
@@ -93,6 +94,15 @@ class ConsoleLog:
     def on_page_error(self, error: Exception) -> None:
         self.errors.append(f"uncaught: {error}")
 
+    def on_response(self, response: Response) -> None:
+        """A failed load, or an asset the browser would refuse (it says so on no console)."""
+        if response.status >= 400:
+            self.errors.append(f"HTTP {response.status}: {response.url}")
+        wanted = ASSET_TYPES.get(response.request.resource_type)
+        served = response.headers.get("content-type", "")
+        if wanted and not served.startswith(wanted):
+            self.errors.append(f"{response.url} served as {served!r}, not {wanted}")
+
 
 @pytest.fixture
 def console() -> ConsoleLog:
@@ -107,8 +117,20 @@ def page(browser: Browser, console: ConsoleLog) -> Iterator[Page]:
     opened = context.new_page()
     opened.on("console", console.on_console)
     opened.on("pageerror", console.on_page_error)
+    opened.on("response", console.on_response)
     try:
         yield opened
         assert console.errors == [], "\n".join(console.errors)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page_without_js(browser: Browser) -> Iterator[Page]:
+    """A page as a listener with JavaScript turned off sees it."""
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)  # type: ignore[arg-type]
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
     finally:
         context.close()

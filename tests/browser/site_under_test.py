@@ -36,7 +36,7 @@ def serve_site(folder: Path) -> Iterator[SiteUrls]:
     (folder / "audio").mkdir()
     scratch = folder / ".scratch"  # hidden: the server does not serve it
     scratch.mkdir()
-    mp3 = export(speech(scratch, seconds=24.0), scratch, "welcome", "mp3", rate=44100, channels=1)
+    mp3 = export(speech(scratch, seconds=40.0), scratch, "welcome", "mp3", rate=44100, channels=1)
     shutil.move(mp3, folder / "audio" / "welcome.mp3")
     server, base = start(Site(folder, "feed.xml", b"", ()), port=0)
     try:

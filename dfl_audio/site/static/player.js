@@ -14,6 +14,7 @@
   var currentChapter = null;
   var currentCue = null;
   var userScrolledAt = -1e9;
+  var reveal = false; /* the next cue change follows a jump: show it whatever was in view */
 
   function startOf(li) { return parseFloat(li.getAttribute("data-start")) || 0; }
   var chapterStarts = chapters.map(startOf);
@@ -43,10 +44,13 @@
       ? audio.duration : parseFloat(article.getAttribute("data-duration")) || 0;
   }
 
-  function seek(seconds, play) {
+  /* Jump to ``seconds``; ``play`` starts playback, ``show`` scrolls the transcript to it. */
+  function seek(seconds, play, show) {
     var end = duration();
+    reveal = !!show;
     audio.currentTime = Math.max(0, end ? Math.min(seconds, end) : seconds);
     update();
+    reveal = false;
     if (play) start();
   }
 
@@ -74,10 +78,10 @@
   var controls = el("div", { "class": "player-controls", role: "group", "aria-label": "Playback" });
   var playButton = button("play", "Play", "Play", toggle);
   var back = button("skip back", "Back 15 seconds", "\u221215 s", function () {
-    seek(audio.currentTime - 15);
+    seek(audio.currentTime - 15, false, true);
   });
   var forward = button("skip forward", "Forward 30 seconds", "+30 s", function () {
-    seek(audio.currentTime + 30);
+    seek(audio.currentTime + 30, false, true);
   });
   var slider = el("input", { type: "range", "class": "seek", min: "0", step: "any", value: "0",
     "aria-label": "Position" });
@@ -135,7 +139,7 @@
   function follow(previous, next) {
     if (!next || !cueBox || cueBox.scrollHeight <= cueBox.clientHeight) return;
     if (Date.now() - userScrolledAt < 4000) return;
-    if (previous && !visibleIn(previous, cueBox)) return;
+    if (!reveal && (!previous || !visibleIn(previous, cueBox))) return;
     var top = next.offsetTop - cueBox.clientHeight / 3;
     cueBox.scrollTo({ top: Math.max(0, top), behavior: reduceMotion ? "auto" : "smooth" });
   }
@@ -152,7 +156,7 @@
     var previous = currentCue;
     if (mark(previous, cue, "current")) {
       currentCue = cue;
-      if (!audio.paused) follow(previous, cue);
+      if (reveal || !audio.paused) follow(previous, cue);
     }
   }
 
@@ -183,7 +187,7 @@
           event.preventDefault();
           history.replaceState(null, "", link.getAttribute("href"));
         }
-        seek(startOf(li), true);
+        seek(startOf(li), true, li.classList.contains("chapter"));
       });
     });
   }
@@ -203,9 +207,9 @@
     var key = event.key;
     if (key === "k" || (key === " " && !native)) toggle();
     else if (key === "j" || (key === "ArrowLeft" && !target.matches("input, select"))) {
-      seek(audio.currentTime - 15);
+      seek(audio.currentTime - 15, false, true);
     } else if (key === "l" || (key === "ArrowRight" && !target.matches("input, select"))) {
-      seek(audio.currentTime + 30);
+      seek(audio.currentTime + 30, false, true);
     } else return;
     event.preventDefault();
   });
@@ -213,9 +217,9 @@
   function seekToHash() {
     var t = hashTime();
     if (isNaN(t)) return;
-    if (audio.readyState >= 1) return seek(t);
+    if (audio.readyState >= 1) return seek(t, false, true);
     audio.currentTime = t; /* before the metadata: where playback will start */
-    audio.addEventListener("loadedmetadata", function () { seek(t); }, { once: true });
+    audio.addEventListener("loadedmetadata", function () { seek(t, false, true); }, { once: true });
   }
   window.addEventListener("hashchange", seekToHash);
   seekToHash();
