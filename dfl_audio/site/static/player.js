@@ -2,6 +2,24 @@
  * Without this file the page still has the audio element, chapter times and transcript. */
 (function () {
   "use strict";
+
+  /* The show page's "Copy" buttons (hidden without JS): copy the named field's text. */
+  [].forEach.call(document.querySelectorAll("button.copy[data-copy]"), function (copy) {
+    var field = document.getElementById(copy.getAttribute("data-copy"));
+    if (!field) return;
+    var label = copy.textContent;
+    copy.hidden = false;
+    copy.addEventListener("click", function () {
+      function done(text) {
+        copy.textContent = text;
+        setTimeout(function () { copy.textContent = label; }, 2500);
+      }
+      function fallback() { field.focus(); field.select(); done("Press Ctrl+C"); }
+      if (!navigator.clipboard) return fallback();
+      navigator.clipboard.writeText(field.value).then(function () { done("Copied"); }, fallback);
+    });
+  });
+
   var audio = document.getElementById("player-audio");
   var section = audio && audio.closest(".player");
   if (!section) return;
