@@ -293,14 +293,15 @@ def unpublish(
 @storage_options
 @click.pass_obj
 def serve(state: State, port: int, storage: str | None, public_url: str | None) -> None:
-    """Preview the show on 127.0.0.1 as S3 would serve it; subscribe to the printed URL."""
+    """Preview the show and its website on 127.0.0.1 as S3 would serve them."""
     from dfl_audio.preview import site_for
     from dfl_audio.serve import start
 
     site = site_for(state.project, Overrides(storage, public_url))
     server, base_url = start(site, port)
     click.echo(
-        f"serving {state.project.rel(site.folder)} — subscribe to {base_url}{site.feed_name}"
+        f"serving {state.project.rel(site.folder)} — open {base_url} or subscribe to "
+        f"{base_url}{site.feed_name}"
     )
     click.echo("press Ctrl-C to stop")
     try:
@@ -416,6 +417,7 @@ def _report(state: State, result: RunResult, show: Show) -> None:
             click.echo(f"{label}: {entry.title}")
     if result.deleted:
         click.echo(f"deleted {_count(len(result.deleted), 'superseded file')} (past the grace)")
+    _report_site(result, show)
     status = (
         "would change"
         if result.dry_run and result.feed_changed
@@ -424,7 +426,24 @@ def _report(state: State, result: RunResult, show: Show) -> None:
     click.echo(f"feed {status}: {result.feed_path} ({result.feed_url})")
     if not show.storage.location.startswith("s3://") and not result.dry_run:
         click.echo(
-            f"preview: dfl-audio serve, then subscribe to http://127.0.0.1:8000/{show.feed_name}"
+            "preview: dfl-audio serve, then open http://127.0.0.1:8000/ or subscribe to "
+            f"http://127.0.0.1:8000/{show.feed_name}"
+        )
+
+
+def _report_site(result: RunResult, show: Show) -> None:
+    """One line when the run changed (or would change) the show's website."""
+    from dfl_audio.site.urls import show_page_url
+
+    written, removed = len(result.site_written), len(result.site_deleted)
+    if not written and not removed:
+        return
+    if result.dry_run:
+        click.echo(f"site would change: {_count(written, 'file')} to write, {removed} to remove")
+    else:
+        click.echo(
+            f"site updated: {_count(written, 'file')} written, {_count(removed, 'page')} "
+            f"removed ({show_page_url(show)})"
         )
 
 

@@ -48,6 +48,11 @@ class Project:
     def feed_file(self, show: Show) -> Path:
         return self.feeds_dir / show.feed_name
 
+    @property
+    def site_dir(self) -> Path:
+        """The review copy of the show's website, as stored (see dfl_audio.site.store)."""
+        return self.feeds_dir / "site"
+
     def state_file(self, show: Show) -> Path:
         """The tool-owned record of what was published, beside the feed it explains."""
         return self.feeds_dir / (Path(show.feed_name).stem + ".published.json")

@@ -30,6 +30,7 @@ from dfl_audio.feed_ext import (
 from dfl_audio.fsutil import sha256_bytes
 from dfl_audio.models import Chapter, FeedItem, Show, is_remote_image
 from dfl_audio.notes import with_chapters_html, with_chapters_text
+from dfl_audio.site.urls import show_page_url
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,9 @@ def _channel(show: Show, image_url: str, last_build: datetime | None) -> Any:
     )
     generator.title(show.title)
     generator.link(href=show.feed_url, rel="self", type="application/rss+xml")
-    generator.link(href=show.link, rel="alternate")  # RSS <link> is the last link set
+    # RSS <link> (the last link set): the show page dfl-audio publishes with the feed; the
+    # show's own home (show.yaml's link) is linked from that page.
+    generator.link(href=show_page_url(show), rel="alternate")
     generator.description(show.description)
     generator.language(show.language)
     if show.copyright is not None:
@@ -121,8 +124,8 @@ def _add_item(generator: Any, show: Show, item: FeedItem) -> None:
     entry = generator.add_entry(order="append")
     entry.title(meta.title)
     # STANDARDS.md "Item": the interview's own page on the DFL site when the front matter
-    # names one (clients fall back GUID → link), else the show's home page.
-    entry.link(href=meta.link or show.link)
+    # names one (clients fall back GUID → link), else its page on the show's website.
+    entry.link(href=meta.link or item.page_url or show_page_url(show))
     chapters = meta.chapters  # as the stored audio plays them (feed_items shifts them)
     notes_text = with_chapters_text(item.episode.notes_text.strip(), chapters)
     notes_html = with_chapters_html(item.episode.notes_html.strip(), chapters).strip()

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from dfl_audio.feed import render_feed
 from dfl_audio.models import Episode, FeedItem, Show, shifted_episode
+from dfl_audio.site.urls import episode_page_url
 from dfl_audio.state import PublishState
 
 
@@ -34,6 +35,7 @@ def feed_items(
                 transcript_url=url(record.transcript_key),
                 transcript_type=record.transcript_type,
                 image_url=url(record.artwork_key),
+                page_url=episode_page_url(show, episode.slug),
             )
         )
     return items

@@ -20,8 +20,8 @@ GRACE = timedelta(days=7)
 
 
 def referenced(state: PublishState) -> set[str]:
-    """Every key the state points at (and so the feed it produces)."""
-    keys = {state.show_artwork_key}
+    """Every key the state points at (and so the feed and the site it produces)."""
+    keys = {state.show_artwork_key, *state.site_assets}
     for record in state.episodes.values():
         keys |= {record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key}
         keys |= set(record.chapter_image_keys)

@@ -18,12 +18,14 @@ CONTENT_KEY_SHAPES = {
     "chapters": re.compile(r"audio/[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{12}\.chapters\.json"),
     "transcript": re.compile(r"audio/[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{12}\.[a-z0-9]+"),
     "artwork": re.compile(r"art/[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{12}\.[a-z0-9]+"),
+    "asset": re.compile(r"assets/[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{12}\.(?:js|css)"),  # the site's
 }
 _SHAPE_HINTS = {
     "audio": "audio/<slug>-<12 hex digits>.mp3",
     "chapters": "audio/<slug>-<12 hex digits>.chapters.json",
     "transcript": "audio/<slug>-<12 hex digits>.<extension>",
     "artwork": "art/<slug>-<12 hex digits>.<extension>",
+    "asset": "assets/<name>-<12 hex digits>.js or .css",
 }
 
 

@@ -34,7 +34,7 @@ from pydantic import (
 
 from dfl_audio.categories import APPLE_CATEGORIES
 from dfl_audio.keys import check_content_key
-from dfl_audio.mediatypes import TRANSCRIPT_TYPES
+from dfl_audio.mediatypes import SITEMAP_NAME, TRANSCRIPT_TYPES
 
 # Tab, newline and carriage return are the only control characters XML 1.0 allows; C1
 # controls (U+0080-U+009F) are legal XML but clients read them as Windows-1252 text.
@@ -326,6 +326,20 @@ class Funding(_Strict):
     )
 
 
+class Subscribe(_Strict):
+    """Where listeners follow the show besides its RSS feed: the buttons on the show page.
+
+    Each is the show's page in that app or directory (e.g. ``https://podcasts.apple.com/…``);
+    an app left out gets no button.
+    """
+
+    apple_podcasts: HttpsUrl | None = None
+    spotify: HttpsUrl | None = None
+    pocket_casts: HttpsUrl | None = None
+    antennapod: HttpsUrl | None = None
+    overcast: HttpsUrl | None = None
+
+
 class Link(_Strict):
     """A link to the DFL curriculum or a paper, listed under the show notes."""
 
@@ -441,6 +455,7 @@ class Show(_Strict):
     txt: tuple[Txt, ...] = ()
     update_frequency: UpdateFrequency | None = None
     websub_hub: WebUrl | None = None  # atom:link rel="hub"; pinged after each feed change
+    subscribe: Subscribe = Subscribe()  # the show page's links to podcast apps
     audio: AudioSettings = AudioSettings()
     storage: StorageSettings = StorageSettings()
     intro: RepoPath | None = None  # a short clip played before every episode
@@ -461,6 +476,14 @@ class Show(_Strict):
         known = APPLE_CATEGORIES.get(category, None) if isinstance(category, str) else None
         if value is not None and known is not None and value not in known:
             raise ValueError(f"{value!r} is not a subcategory of {category!r} in Apple's list")
+        return value
+
+    @field_validator("feed_name")
+    @classmethod
+    def _not_the_sitemap(cls, value: str) -> str:
+        """The site's sitemap lives next to the feed under this one name."""
+        if value == SITEMAP_NAME:
+            raise ValueError(f"must not be {SITEMAP_NAME}: the show's website uses that name")
         return value
 
     @field_validator("new_feed_url")
@@ -515,7 +538,7 @@ class EpisodeMeta(_Strict):
     transcript: RepoPath | None = None
     draft: bool = False
     links: tuple[Link, ...] = ()
-    link: WebUrl | None = None  # the interview's page on the DFL site; else the show's link
+    link: WebUrl | None = None  # the interview's page on the DFL site; else its site page
     block: bool = False  # itunes:block: keep this episode out of Apple's directory
     intro: ClipChoice | None = None  # None: the show's; false: none for this episode
     outro: ClipChoice | None = None
@@ -734,3 +757,4 @@ class FeedItem(BaseModel):
     transcript_url: str | None = None
     transcript_type: str | None = None
     image_url: str | None = None
+    page_url: str | None = None  # the episode's page on the show's website

@@ -38,6 +38,8 @@ from dfl_audio.gc import GRACE
 from dfl_audio.models import Episode, Published, Show
 from dfl_audio.refusals import recording_problems
 from dfl_audio.side_files import SideFile, side_files
+from dfl_audio.site.build import Website, build_site
+from dfl_audio.site.urls import SHOW_PAGE
 from dfl_audio.state import PublishState, load_state
 from dfl_audio.storage_base import Storage, StoredObject, check_key
 from dfl_audio.storage_check import audio_damage
@@ -95,6 +97,7 @@ class Plan:
     side_state: PublishState  # the state with the side keys the metadata gives now...
     side_files: list[SideFile]  # ...and the files they name (exact when nothing is encoded)
     feed: FeedUpdate  # the feed as it will be once every planned encode is done
+    site: Website  # the site that feed goes with (exact when nothing is encoded)
 
 
 def prepare(
@@ -108,7 +111,7 @@ def prepare(
     """Read and check everything, write nothing: raises what the run would refuse."""
     feed_rel = project.rel(project.feed_file(show))
     _check_feed_key(show)
-    for path in (project.state_file(show), project.feed_file(show)):
+    for path in (project.state_file(show), project.feed_file(show), project.site_dir / SHOW_PAGE):
         _check_writable(project, path)
     state = load_state(project.state_file(show), project.rel(project.state_file(show)))
     inventory = storage.inventory()  # the first request: a wrong endpoint, key or bucket stops here
@@ -129,7 +132,8 @@ def prepare(
         refuse_removals(feed.diff, feed_rel, set(state.withdrawn))
     if feed.unreadable:
         log.warning("%s; replacing it (--rebuild-feed)", feed.unreadable)
-    return Plan(state, mark, inventory, stored_feed, plans, predicted, files, feed)
+    site = build_site(project.root, show, episodes, predicted, now)  # refused now, if at all
+    return Plan(state, mark, inventory, stored_feed, plans, predicted, files, feed, site)
 
 
 def _check_feed_key(show: Show) -> None:

@@ -1,8 +1,10 @@
-"""The pipeline: episode files → validate → normalize → tag → upload → feed.
+"""The pipeline: episode files → validate → normalize → tag → upload → site → feed.
 
 Order is the safety rule: every object a feed points to is stored and verified before the
-feed that points to it is written, and the feed is written last, in one operation. A run
-that dies anywhere leaves the previous feed in place and is finished by the next run.
+feed that points to it is written — the show's website (its pages link the same objects)
+included — and the feed is written last, in one operation. A run that dies anywhere leaves
+the previous feed in place and is finished by the next run. Pages of episodes that left the
+feed are deleted only after it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,15 @@ from dfl_audio.plan import (
 )
 from dfl_audio.progress import Reporter, Silent
 from dfl_audio.side_files import side_files, store_side_files
+from dfl_audio.site.build import build_site
+from dfl_audio.site.store import (
+    changed_files,
+    delete_pages,
+    known_slugs,
+    stale_pages,
+    store_site,
+    write_review_copy,
+)
 from dfl_audio.state import PublishState, load_state, save_state
 from dfl_audio.storage_base import Storage
 from dfl_audio.validate import load_catalog
@@ -59,6 +70,8 @@ class RunResult:
     published: list[Published] = field(default_factory=list)
     dry_run: bool = False
     deleted: list[str] = field(default_factory=list)  # superseded objects past their grace
+    site_written: list[str] = field(default_factory=list)  # pages, sitemap, assets (or would be)
+    site_deleted: list[str] = field(default_factory=list)  # pages of episodes that left
 
 
 def run(
@@ -79,10 +92,19 @@ def run(
     show = show or file_show
     plan = prepare(project, storage, show, episodes, options, now)
     feed_path = project.feed_file(show)
+    known = known_slugs(episodes, plan.state)
     if options.dry_run:
         update = plan.feed
         return RunResult(
-            feed_path, show.feed_url, plan.episodes, update.diff, update.old != update.new, [], True
+            feed_path,
+            show.feed_url,
+            plan.episodes,
+            update.diff,
+            update.old != update.new,
+            [],
+            True,
+            site_written=changed_files(plan.site, plan.inventory),
+            site_deleted=stale_pages(plan.site, plan.inventory, known),
         )
     state = plan.state
     before = referenced(state)
@@ -95,11 +117,18 @@ def run(
         files = plan.side_files
         state = plan.side_state.model_copy(update={"storage": state.storage})
     store_side_files(storage, files, plan.inventory)
+    site = plan.site if not published else build_site(project.root, show, episodes, state, now)
+    state.site_assets = list(site.asset_keys)
     supersede(before, state, now)
     save_state(project.state_file(show), state)
+    site_written = store_site(storage, site, plan.inventory)
     planned = plan.feed if not published else None  # nothing new: the plan's feed is exact
     feed = FeedWrite(options, now, plan.stored_feed, planned)
     result = _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
+    result.site_written = site_written
+    known |= known_slugs((), state)
+    result.site_deleted = delete_pages(storage, stale_pages(site, plan.inventory, known))
+    write_review_copy(project.site_dir, site)
     superseded = len(state.superseded)
     result.deleted = collect(storage, state, plan.inventory, now, options.gc_grace)
     if len(state.superseded) != superseded:  # after the feed: it no longer points at them
@@ -234,9 +263,19 @@ def unpublish(
     state.withdrawn = sorted({*state.withdrawn, guid})
     stored = storage.get(show.feed_name)  # refuse an unreadable stored feed before any write
     next_feed(project, show, state, episodes, now, stored, storage, RunOptions())
+    inventory = storage.inventory()
+    site = build_site(project.root, show, episodes, state, now)  # the show page without it
+    before = referenced(state)
+    state.site_assets = list(site.asset_keys)
+    supersede(before, state, now)
     save_state(state_path, state)
+    site_written = store_site(storage, site, inventory)
     feed = FeedWrite(RunOptions(), now, stored)
     result = _write_feed(project, show, storage, state, episodes, [], [], feed)
+    result.site_written = site_written
+    stale = stale_pages(site, inventory, known_slugs(episodes, state))
+    result.site_deleted = delete_pages(storage, stale)  # the feed no longer links them
+    write_review_copy(project.site_dir, site)
     if delete_audio:
         keys = [record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key]
         keys = list(dict.fromkeys([*keys, *record.chapter_image_keys]))  # art may repeat

@@ -1,9 +1,11 @@
 """``dfl-audio serve``: preview the show on 127.0.0.1 the way S3 would serve it.
 
 Files come from the local storage folder at the same paths as under the public URL; the
-feed is served with the public base URL swapped for this server's, so a podcast app on this
-machine can subscribe and download everything from here. Range requests, ETags and HEAD
-come from Werkzeug's ``send_file``, the same code Flask serves files with.
+feed, the site's pages and its sitemap are served with the public base URL swapped for this
+server's, so a podcast app (or a browser) on this machine can subscribe, browse and download
+everything from here. ``/`` is the show page, as on a server with index documents. Range
+requests, ETags and HEAD come from Werkzeug's ``send_file``, the same code Flask serves
+files with.
 
 Only what a bucket would hold is served: no hidden names (the ``.dfl-index/`` sidecars, temp
 files), nothing a symlink leads to outside the folder, no key longer than S3 allows. A
@@ -32,6 +34,7 @@ from werkzeug.wrappers import Request, Response
 from dfl_audio.errors import ConfigError, StorageError
 from dfl_audio.fsutil import sha256_bytes
 from dfl_audio.mediatypes import cache_control_for, content_type_for
+from dfl_audio.site.urls import SHOW_PAGE, SITEMAP
 from dfl_audio.storage_base import check_key
 
 log = logging.getLogger(__name__)
@@ -50,7 +53,10 @@ class Site:
 
     def feed_for(self, base_url: str) -> bytes:
         """The feed with every public URL of the storage pointing at ``base_url`` instead."""
-        data = self.feed_bytes
+        return self.rewritten(self.feed_bytes, base_url)
+
+    def rewritten(self, data: bytes, base_url: str) -> bytes:
+        """``data`` (the feed, a page, the sitemap) with the storage's public URLs local."""
         for prefix in self.public_prefixes:
             data = data.replace(prefix.encode(), base_url.encode())
         return data
@@ -76,12 +82,15 @@ class PreviewApp:
     def respond(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
             return Response("method not allowed\n", status=405, headers={"Allow": "GET, HEAD"})
-        key = request.path.lstrip("/")
+        key = request.path.lstrip("/") or SHOW_PAGE
         if key == self.site.feed_name:
             return self._send(request, BytesIO(self.site.feed_for(self.base_url)), key)
         path = self.file_for(key)
         if path is None:
             raise NotFound()
+        if key.endswith(".html") or key == SITEMAP:  # they name the public URLs too
+            page = self.site.rewritten(path.read_bytes(), self.base_url)
+            return self._send(request, BytesIO(page), key)
         return self._send(request, path, key)
 
     def file_for(self, key: str) -> Path | None:

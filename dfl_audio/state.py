@@ -33,11 +33,17 @@ class PublishState(BaseModel):
     withdrawn: list[RecordedGuid] = []  # GUIDs taken out by ``unpublish``: kept out until
     # published again
     superseded: dict[str, datetime] = {}  # keys no longer referenced, since when (see gc.py)
+    site_assets: list[str] = []  # the site's JS and CSS the pages link (content-addressed)
 
     @field_validator("show_artwork_key")
     @classmethod
     def _artwork_key(cls, key: str | None) -> str | None:
         return None if key is None else check_content_key(key, "artwork")
+
+    @field_validator("site_assets")
+    @classmethod
+    def _asset_keys(cls, keys: list[str]) -> list[str]:
+        return [check_content_key(key, "asset") for key in keys]
 
     @field_validator("superseded")
     @classmethod

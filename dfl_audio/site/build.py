@@ -1,0 +1,90 @@
+"""The site a show, its episode files and the publish state make: every file to store.
+
+The pages follow the feed: the episodes in it (due, published, not withdrawn), newest
+first, with the URLs and chapters the feed gives them. The only files read are the
+transcripts, as published (moved by the intro, as :mod:`dfl_audio.side_files` stores them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from dfl_audio.feed import newest_first
+from dfl_audio.feed_build import feed_items
+from dfl_audio.fsutil import sha256_bytes
+from dfl_audio.models import Episode, FeedItem, Show
+from dfl_audio.site.assets import Assets, player_assets
+from dfl_audio.site.render import render_episode_page, render_show_page, render_sitemap
+from dfl_audio.site.urls import SHOW_PAGE, SITEMAP
+from dfl_audio.site.views import episode_view, show_view
+from dfl_audio.state import PublishState
+from dfl_audio.transcript_cues import Cue, read_cues
+from dfl_audio.transcripts import shift_transcript
+
+
+@dataclass(frozen=True)
+class SiteFile:
+    """One file of the site: its key and bytes."""
+
+    key: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return sha256_bytes(self.data)
+
+
+@dataclass(frozen=True)
+class Website:
+    """Every file of the site, in the order they are stored: the assets the pages link, the
+    episode pages, then the show page and the sitemap that link those."""
+
+    files: tuple[SiteFile, ...]
+    asset_keys: tuple[str, ...]
+    episode_pages: frozenset[str]  # keys of the episode pages, for removing the others
+
+
+def build_site(
+    root: Path, show: Show, episodes: Sequence[Episode], state: PublishState, now: datetime
+) -> Website:
+    """The site as the feed for ``state`` at ``now`` would list it (``root``: the repository,
+    for the transcripts)."""
+    items = newest_first(feed_items(show, episodes, state, now))
+    image = show.public_url + (state.show_artwork_key or show.artwork)
+    cues = {item.episode.slug: _cues(root, item, state) for item in items}
+    return render_site(show, image, items, cues)
+
+
+def render_site(
+    show: Show,
+    image_url: str,
+    items: Sequence[FeedItem],
+    cues: dict[str, list[Cue]],
+    assets: Assets | None = None,
+) -> Website:
+    """Pure: the pages for these items (newest first) and their cues by slug."""
+    assets = assets or player_assets()
+    about = show_view(show, image_url)
+    views = [episode_view(show, item, image_url, cues.get(item.episode.slug, ())) for item in items]
+    files = [SiteFile(asset.key, asset.data) for asset in assets.all]
+    files += [SiteFile(view.key, render_episode_page(about, view, assets)) for view in views]
+    files.append(SiteFile(SHOW_PAGE, render_show_page(about, views, assets)))
+    files.append(SiteFile(SITEMAP, render_sitemap(about, views)))
+    return Website(
+        tuple(files),
+        tuple(asset.key for asset in assets.all),
+        frozenset(view.key for view in views),
+    )
+
+
+def _cues(root: Path, item: FeedItem, state: PublishState) -> list[Cue]:
+    """The episode's transcript cues as the stored audio plays them."""
+    rel = item.episode.meta.transcript
+    if rel is None:
+        return []
+    record = state.episodes[item.episode.meta.guid]
+    data = shift_transcript((root / rel).read_bytes(), rel, record.intro_seconds)
+    return read_cues(data, rel)

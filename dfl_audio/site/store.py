@@ -1,0 +1,91 @@
+"""Storing the site next to the feed, with the feed's guarantees.
+
+Pages, sitemap and assets are written before the feed that links them, only when the
+storage's listing shows other bytes under their key (a run that changes nothing writes
+nothing), and the page of an episode that left the feed is deleted after the feed stopped
+pointing at it. Only pages of episodes this repository knows are ever deleted: another
+publisher's pages in the same bucket are left alone. ``feeds/site/`` gets the same files,
+for review (and ``git diff``), as ``feeds/<feed>`` gets the feed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+
+from dfl_audio.fsutil import atomic_write_bytes
+from dfl_audio.models import Episode
+from dfl_audio.site.build import Website
+from dfl_audio.site.urls import EPISODE_PAGES, slug_of_episode_file, slug_of_page
+from dfl_audio.state import PublishState
+from dfl_audio.storage_base import Storage
+from dfl_audio.storage_check import Inventory, holds
+
+
+def changed_files(site: Website, inventory: Inventory) -> list[str]:
+    """Keys of the site's files the storage does not hold with these bytes."""
+    return [
+        item.key
+        for item in site.files
+        if not holds(inventory.get(item.key), len(item.data), item.sha256, partial(_md5, item.data))
+    ]
+
+
+def _md5(data: bytes) -> str:
+    """What S3 lists as the ETag of a single-part upload (every site file is one)."""
+    return hashlib.md5(data).hexdigest()
+
+
+def store_site(storage: Storage, site: Website, inventory: Inventory) -> list[str]:
+    """Write what changed, in the site's order (assets, episode pages, show page, sitemap);
+    returns the keys written."""
+    changed = set(changed_files(site, inventory))
+    for item in site.files:
+        if item.key in changed:
+            storage.put_bytes(item.key, item.data)
+    return [item.key for item in site.files if item.key in changed]
+
+
+def stale_pages(site: Website, inventory: Inventory, known_slugs: Iterable[str]) -> list[str]:
+    """Stored pages of episodes this repository knows (``known_slugs``) that the site no
+    longer has: withdrawn, back to draft, renamed, or gone from ``episodes/``."""
+    known = set(known_slugs)
+    return sorted(
+        key for key in inventory if slug_of_page(key) in known and key not in site.episode_pages
+    )
+
+
+def known_slugs(episodes: Iterable[Episode], *states: PublishState) -> set[str]:
+    """Slugs of the episode files and of every record in ``states`` (a renamed or deleted
+    file's record still names its old file): the pages this repository may remove."""
+    slugs = {episode.slug for episode in episodes}
+    for state in states:
+        for record in state.episodes.values():
+            slug = slug_of_episode_file(record.episode_path)
+            if slug is not None:
+                slugs.add(slug)
+    return slugs
+
+
+def delete_pages(storage: Storage, keys: Iterable[str]) -> list[str]:
+    """Remove ``keys`` (after the feed was written without them); returns them."""
+    deleted = []
+    for key in keys:
+        storage.delete(key)
+        deleted.append(key)
+    return deleted
+
+
+def write_review_copy(folder: Path, site: Website) -> None:
+    """``feeds/site/``: the site as stored, its old pages and assets removed (the folder is
+    dfl-audio's, like the feed beside it)."""
+    wanted = {item.key for item in site.files}
+    for item in site.files:
+        path = folder / item.key
+        if not path.is_file() or path.read_bytes() != item.data:
+            atomic_write_bytes(path, item.data)
+    for old in (*folder.glob(f"{EPISODE_PAGES}*.html"), *folder.glob("assets/*")):
+        if old.relative_to(folder).as_posix() not in wanted and old.is_file():
+            old.unlink()
