@@ -8,42 +8,16 @@ saying so; scripts/test.sh installs both, so CI runs them.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from browser_support import CHROMIUM_ARGS, PageOpener, chromium_path
 from site_under_test import SiteUrls, serve_site
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, Response
-
-# Headless Chromium as root needs --no-sandbox; audio must play without a click and without a
-# sound card (the fake device keeps the media clock running, so currentTime advances).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--autoplay-policy=no-user-gesture-required",
-    "--mute-audio",
-    "--disable-gpu",
-]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-ASSET_TYPES = {"stylesheet": "text/css", "script": "text/javascript"}
-
-
-def chromium_path() -> str | None:
-    """The system Chromium to launch, or None when this machine has none."""
-    configured = os.environ.get("DFL_AUDIO_CHROMIUM")
-    if configured:
-        return configured
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
+    from playwright.sync_api import Browser, Page
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -81,56 +55,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteUrls]:
         yield urls
 
 
-@dataclass
-class ConsoleLog:
-    """What the page said on its console and what it threw, for the no-errors check."""
-
-    errors: list[str] = field(default_factory=list)
-
-    def on_console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.errors.append(f"console: {message.text} ({message.location})")
-
-    def on_page_error(self, error: Exception) -> None:
-        self.errors.append(f"uncaught: {error}")
-
-    def on_response(self, response: Response) -> None:
-        """A failed load, or an asset the browser would refuse (it says so on no console)."""
-        if response.status >= 400:
-            self.errors.append(f"HTTP {response.status}: {response.url}")
-        wanted = ASSET_TYPES.get(response.request.resource_type)
-        served = response.headers.get("content-type", "")
-        if wanted and not served.startswith(wanted):
-            self.errors.append(f"{response.url} served as {served!r}, not {wanted}")
-
-
 @pytest.fixture
-def console() -> ConsoleLog:
-    return ConsoleLog()
-
-
-@pytest.fixture
-def page(browser: Browser, console: ConsoleLog) -> Iterator[Page]:
-    """A fresh desktop-sized page; any console error or uncaught exception fails the test."""
-    context = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
-    context.set_default_timeout(15_000)  # this machine is slow and shared
-    opened = context.new_page()
-    opened.on("console", console.on_console)
-    opened.on("pageerror", console.on_page_error)
-    opened.on("response", console.on_response)
+def open_page(browser: Browser) -> Iterator[PageOpener]:
+    """A page factory; any console error, uncaught exception or failed load fails the test."""
+    opener = PageOpener(browser)
     try:
-        yield opened
-        assert console.errors == [], "\n".join(console.errors)
+        yield opener
+        assert opener.console.errors == [], "\n".join(opener.console.errors)
     finally:
-        context.close()
+        opener.close()
 
 
 @pytest.fixture
-def page_without_js(browser: Browser) -> Iterator[Page]:
+def page(open_page: PageOpener) -> Page:
+    """A fresh desktop-sized page (1280x800)."""
+    return open_page()
+
+
+@pytest.fixture
+def page_without_js(open_page: PageOpener) -> Page:
     """A page as a listener with JavaScript turned off sees it."""
-    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)  # type: ignore[arg-type]
-    context.set_default_timeout(15_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    return open_page(java_script_enabled=False)

@@ -9,11 +9,9 @@
     if (!field) return;
     var label = copy.textContent;
     copy.hidden = false;
+    copy.addEventListener("blur", function () { copy.textContent = label; });
     copy.addEventListener("click", function () {
-      function done(text) {
-        copy.textContent = text;
-        setTimeout(function () { copy.textContent = label; }, 2500);
-      }
+      function done(text) { copy.textContent = text; } /* until focus moves on */
       function fallback() { field.focus(); field.select(); done("Press Ctrl+C"); }
       if (!navigator.clipboard) return fallback();
       navigator.clipboard.writeText(field.value).then(function () { done("Copied"); }, fallback);
