@@ -30,7 +30,6 @@
   var currentChapter = null;
   var currentCue = null;
   var userScrolledAt = -1e9;
-  var reveal = false; /* the next cue change follows a jump: show it whatever was in view */
 
   function startOf(li) { return parseFloat(li.getAttribute("data-start")) || 0; }
   var chapterStarts = chapters.map(startOf);
@@ -63,10 +62,9 @@
   /* Jump to ``seconds``; ``play`` starts playback, ``show`` scrolls the transcript to it. */
   function seek(seconds, play, show) {
     var end = duration();
-    reveal = !!show;
     audio.currentTime = Math.max(0, end ? Math.min(seconds, end) : seconds);
     update();
-    reveal = false;
+    if (show) follow(null, currentCue, true);
     if (play) start();
   }
 
@@ -151,11 +149,12 @@
     return n.bottom > b.top && n.top < b.bottom;
   }
 
-  /* Scroll the transcript box (never the page) to the new cue, if the reader was following. */
-  function follow(previous, next) {
+  /* Scroll the transcript box (never the page) to the new cue: after a jump (``jumped``), or
+   * while the reader follows along (the previous cue in view, no scrolling of their own). */
+  function follow(previous, next, jumped) {
     if (!next || !cueBox || cueBox.scrollHeight <= cueBox.clientHeight) return;
-    if (Date.now() - userScrolledAt < 4000) return;
-    if (!reveal && (!previous || !visibleIn(previous, cueBox))) return;
+    if (!jumped && (Date.now() - userScrolledAt < 4000 || !previous
+      || !visibleIn(previous, cueBox))) return;
     var top = next.offsetTop - cueBox.clientHeight / 3;
     cueBox.scrollTo({ top: Math.max(0, top), behavior: reduceMotion ? "auto" : "smooth" });
   }
@@ -172,7 +171,7 @@
     var previous = currentCue;
     if (mark(previous, cue, "current")) {
       currentCue = cue;
-      if (reveal || !audio.paused) follow(previous, cue);
+      if (!audio.paused) follow(previous, cue);
     }
   }
 
