@@ -16,7 +16,7 @@ from PIL import Image
 from site_under_test import SiteUrls
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, ViewportSize
+    from playwright.sync_api import Page, Response, ViewportSize
 
 # WCAG 2.1 A and AA plus axe's best practices (landmarks, one h1, regions).
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
@@ -118,3 +118,22 @@ def test_screenshots(open_page: PageOpener, site: SiteUrls, tmp_path: Path) -> N
         page.screenshot(path=folder / name, animations="disabled")
         with Image.open(folder / name) as image:
             assert image.size == (viewport["width"], viewport["height"]), name
+
+
+def test_episode_page_with_its_script_and_stylesheet_is_under_60_kb(
+    open_page: PageOpener, site: SiteUrls
+) -> None:
+    """Issue 9's page weight: the HTML, JS and CSS a listener downloads, before art and audio."""
+    page = open_page()
+    loaded: dict[str, int] = {}
+    kinds = ("document", "script", "stylesheet")
+
+    def record(response: Response) -> None:
+        if response.request.resource_type in kinds:
+            loaded[response.url] = len(response.body())
+
+    page.on("response", record)
+    page.goto(site.episode)
+    wait_until_enhanced(page)
+    assert len(loaded) == 3, loaded  # one page, one script, one stylesheet
+    assert sum(loaded.values()) < 60_000, loaded
