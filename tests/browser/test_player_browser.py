@@ -172,6 +172,16 @@ def test_skip_buttons_and_speed(page: Page, site: SiteUrls) -> None:
     assert audio_property(page, "playbackRate") == 1.5
 
 
+def test_position_slider_seeks_and_shows_the_time(page: Page, site: SiteUrls) -> None:
+    open_episode(page, site)
+    slider = page.get_by_label("Position")
+    slider.fill("13")
+    wait_for_audio(page, "Math.abs(t - 13) < 0.3")
+    assert page.locator(".player-controls .clock").inner_text().startswith("0:13 / ")
+    assert (slider.get_attribute("aria-valuetext") or "").startswith("0:13 of ")
+    assert page.locator("li.chapter").nth(1).get_attribute("aria-current") == "true"
+
+
 def test_keyboard_operates_the_player(page: Page, site: SiteUrls) -> None:
     open_episode(page, site)
     for _ in range(40):  # the player is reachable with Tab alone

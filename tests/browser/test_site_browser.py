@@ -53,6 +53,24 @@ def test_axe_finds_no_violations(
     assert axe_violations(page) == ""
 
 
+def test_axe_finds_no_violations_without_the_player_script(
+    open_page: PageOpener, site: SiteUrls
+) -> None:
+    """The plain page (native audio controls) is accessible too.
+
+    axe itself needs JavaScript, so the page's own script is replaced by an empty one.
+    """
+    page = open_page()
+    page.route(
+        "**/assets/player-*.js",
+        lambda route: route.fulfill(body="", content_type="text/javascript"),
+    )
+    page.goto(site.episode)
+    page.wait_for_function("() => document.readyState === 'complete'")
+    assert page.locator("audio#player-audio[controls]").count() == 1
+    assert axe_violations(page) == ""
+
+
 @pytest.mark.parametrize("which", ["show", "episode"])
 def test_phone_layout_does_not_scroll_sideways(
     open_page: PageOpener, site: SiteUrls, which: str

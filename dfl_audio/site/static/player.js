@@ -30,6 +30,7 @@
   var currentChapter = null;
   var currentCue = null;
   var userScrolledAt = -1e9;
+  var sliderHeld = false; /* while the listener drags the slider, playback does not move it */
 
   function startOf(li) { return parseFloat(li.getAttribute("data-start")) || 0; }
   var chapterStarts = chapters.map(startOf);
@@ -114,6 +115,10 @@
   article.classList.add("enhanced");
 
   slider.addEventListener("input", function () { seek(parseFloat(slider.value)); });
+  slider.addEventListener("pointerdown", function () { sliderHeld = true; });
+  ["pointerup", "pointercancel", "change"].forEach(function (name) {
+    slider.addEventListener(name, function () { sliderHeld = false; });
+  });
   speed.addEventListener("change", function () {
     audio.defaultPlaybackRate = audio.playbackRate = parseFloat(speed.value);
     try { localStorage.setItem("dfl-audio-speed", speed.value); } catch (e) { /* private mode */ }
@@ -160,11 +165,11 @@
   }
 
   function update() {
-    var t = audio.currentTime, end = duration();
+    var t = audio.currentTime, end = duration(), total = formatTime(Math.round(end));
     slider.max = String(end || 0);
-    slider.value = String(t);
-    slider.setAttribute("aria-valuetext", formatTime(t) + " of " + formatTime(end));
-    clock.textContent = formatTime(t) + " / " + formatTime(end);
+    if (!sliderHeld) slider.value = String(t);
+    slider.setAttribute("aria-valuetext", formatTime(t) + " of " + total);
+    clock.textContent = formatTime(t) + " / " + total;
     var chapter = chapters[indexAt(chapterStarts, t)] || null;
     if (mark(currentChapter, chapter)) currentChapter = chapter;
     var cue = cues[indexAt(cueStarts, t)] || null;
