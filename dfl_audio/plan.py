@@ -132,7 +132,7 @@ def prepare(
         refuse_removals(feed.diff, feed_rel, set(state.withdrawn))
     if feed.unreadable:
         log.warning("%s; replacing it (--rebuild-feed)", feed.unreadable)
-    site = build_site(project.root, show, episodes, predicted, now)  # refused now, if at all
+    site = build_site(project.root, show, episodes, predicted, now, feed.new)  # refused now
     return Plan(state, mark, inventory, stored_feed, plans, predicted, files, feed, site)
 
 

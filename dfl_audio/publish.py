@@ -43,6 +43,7 @@ from dfl_audio.site.store import (
     changed_files,
     delete_pages,
     known_slugs,
+    review_copy_matches,
     stale_pages,
     store_site,
     write_review_copy,
@@ -117,13 +118,16 @@ def run(
         files = plan.side_files
         state = plan.side_state.model_copy(update={"storage": state.storage})
     store_side_files(storage, files, plan.inventory)
-    site = plan.site if not published else build_site(project.root, show, episodes, state, now)
+    if published:  # else the plan's feed and site are exact
+        update = next_feed(project, show, state, episodes, now, plan.stored_feed, storage, options)
+        site = build_site(project.root, show, episodes, state, now, update.new)
+    else:
+        update, site = plan.feed, plan.site
     state.site_assets = list(site.asset_keys)
     supersede(before, state, now)
     save_state(project.state_file(show), state)
-    site_written = store_site(storage, site, plan.inventory)
-    planned = plan.feed if not published else None  # nothing new: the plan's feed is exact
-    feed = FeedWrite(options, now, plan.stored_feed, planned)
+    site_written = store_site(storage, site, plan.inventory)  # before the feed that links it
+    feed = FeedWrite(options, now, plan.stored_feed, update)
     result = _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
     result.site_written = site_written
     known |= known_slugs((), state)
@@ -262,15 +266,15 @@ def unpublish(
         raise FeedError("was never published; nothing to unpublish", wanted)
     state.withdrawn = sorted({*state.withdrawn, guid})
     stored = storage.get(show.feed_name)  # refuse an unreadable stored feed before any write
-    next_feed(project, show, state, episodes, now, stored, storage, RunOptions())
+    update = next_feed(project, show, state, episodes, now, stored, storage, RunOptions())
     inventory = storage.inventory()
-    site = build_site(project.root, show, episodes, state, now)  # the show page without it
+    site = build_site(project.root, show, episodes, state, now, update.new)  # without it
     before = referenced(state)
     state.site_assets = list(site.asset_keys)
     supersede(before, state, now)
     save_state(state_path, state)
     site_written = store_site(storage, site, inventory)
-    feed = FeedWrite(RunOptions(), now, stored)
+    feed = FeedWrite(RunOptions(), now, stored, update)
     result = _write_feed(project, show, storage, state, episodes, [], [], feed)
     result.site_written = site_written
     stale = stale_pages(site, inventory, known_slugs(episodes, state))
@@ -308,7 +312,8 @@ def collect_garbage(
 
 def check_feed(project: Project, now: datetime | None = None) -> bool:
     """True when ``feeds/`` holds exactly the feed the episode files and state produce (with
-    the items another publisher added, which a merge carried into it)."""
+    the items another publisher added, which a merge carried into it), and the site that goes
+    with it in ``feeds/site/``."""
     show, episodes = load_catalog(project).require_valid()
     state = load_state(project.state_file(show), project.rel(project.state_file(show)))
     path = project.feed_file(show)
@@ -319,5 +324,9 @@ def check_feed(project: Project, now: datetime | None = None) -> bool:
         check_feed_xml(local)
     except DflAudioError:
         return False
-    ours = render(show, episodes, state, now or datetime.now(UTC))
-    return merge_foreign_items(ours, local, known_guids(state, episodes)) == local
+    now = now or datetime.now(UTC)
+    ours = render(show, episodes, state, now)
+    if merge_foreign_items(ours, local, known_guids(state, episodes)) != local:
+        return False
+    site = build_site(project.root, show, episodes, state, now, local)
+    return review_copy_matches(project.site_dir, site)

@@ -128,6 +128,8 @@ class PreviewApp:
             etag=sha256_bytes(body.getvalue())[:32] if isinstance(body, BytesIO) else True,
             max_age=None,
         )
+        # Exactly the table's type, as S3 stores it: Werkzeug would add a second charset.
+        response.headers["Content-Type"] = content_type_for(key)
         response.headers["Cache-Control"] = cache_control_for(key)
         response.headers["Access-Control-Allow-Origin"] = "*"  # web players fetch transcripts
         return response

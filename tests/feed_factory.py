@@ -98,6 +98,7 @@ def make_item(n: int = 1, *, episode: Episode | None = None, **overrides: Any) -
         "audio_bytes": 1_000_000 + n * 4_321,
         "audio_type": "audio/mpeg",
         "duration": 1800.0 + n * 1.25,
+        "page_url": f"{MEDIA_BASE}episodes/{episode.slug}.html",  # as feed_items makes it
     }
     return FeedItem.model_validate(_merged(base, overrides))
 

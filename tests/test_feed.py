@@ -135,7 +135,7 @@ def test_every_channel_and_item_field_is_present() -> None:
     show = make_show(full=True)
     channel = parse(render([make_full_item(1)], show)).find("channel")
     assert channel.findtext("title") == show.title
-    assert channel.findtext("link") == show.link
+    assert channel.findtext("link") == show.public_url + "index.html"  # the show page
     assert channel.findtext("description") == show.description
     assert channel.findtext("language") == "en"
     assert channel.findtext("copyright") == show.copyright
@@ -186,7 +186,7 @@ def test_item_fields() -> None:
         "length": str(source.audio_bytes),
         "type": "audio/mpeg",
     }
-    assert item.findtext("link") == show.link
+    assert item.findtext("link") == source.page_url  # the episode's page on the site
     assert item.findtext(ITUNES + "duration") == "1804"  # 1803.75 rounded
     assert item.findtext(ITUNES + "episode") == item.findtext(PODCAST + "episode") == "3"
     assert item.findtext(ITUNES + "season") == item.findtext(PODCAST + "season") == "1"

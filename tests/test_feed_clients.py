@@ -68,7 +68,7 @@ def test_podcastparser_reads_every_episode() -> None:
         assert episode["enclosures"] == [
             {"url": item.audio_url, "file_size": item.audio_bytes, "mime_type": "audio/mpeg"}
         ]
-        assert episode["link"] == show.link
+        assert episode["link"] == item.page_url
         assert episode["description"] == item.episode.notes_text
         assert episode["description_html"] == item.episode.notes_html
         assert episode["explicit"] is meta.explicit
@@ -82,7 +82,7 @@ def test_podcastparser_reads_the_channel() -> None:
     show, _items, xml = sample()
     parsed = podcastparser.parse(show.feed_url, io.BytesIO(xml))
     assert parsed["title"] == show.title
-    assert parsed["link"] == show.link
+    assert parsed["link"] == show.public_url + "index.html"
     assert parsed["description"] == show.description
     assert parsed["cover_url"] == IMAGE_URL
     assert parsed["language"] == "en"
@@ -117,7 +117,7 @@ def test_feedparser_reads_the_channel_and_podcast_namespace() -> None:
     show, _items, xml = sample()
     feed = feedparser.parse(xml).feed
     assert feed.title == show.title
-    assert feed.link == show.link
+    assert feed.link == show.public_url + "index.html"
     assert feed.language == "en"
     assert feed.image.href == IMAGE_URL
     assert feed.rights == show.copyright

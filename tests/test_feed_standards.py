@@ -124,13 +124,13 @@ def test_clients_read_the_standards_elements() -> None:
     by_guid = {entry["id"]: entry for entry in parsed.entries}
     assert by_guid["dfl-ep-0001"]["link"] == own_page
     assert by_guid["dfl-ep-0001"]["itunes_block"] == 1
-    assert by_guid["dfl-ep-0002"]["link"] == "https://www.depthfirstlearning.com/"
+    assert by_guid["dfl-ep-0002"]["link"] == items[1].page_url  # its page on the site
     assert "itunes_block" not in by_guid["dfl-ep-0002"]
 
     gpodder = podcastparser.parse(FEED_URL, io.BytesIO(xml))
     assert gpodder["new_url"] == "https://feeds.example.net/dfl/interviews.xml"
     links = {episode["guid"]: episode["link"] for episode in gpodder["episodes"]}
-    assert links == {"dfl-ep-0001": own_page, "dfl-ep-0002": "https://www.depthfirstlearning.com/"}
+    assert links == {"dfl-ep-0001": own_page, "dfl-ep-0002": items[1].page_url}
 
 
 def test_moving_the_feed_keeps_the_podcast_guid() -> None:

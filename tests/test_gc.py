@@ -104,4 +104,6 @@ def test_unpublish_with_delete_audio_leaves_nothing_of_the_episode_behind(
     left = [p for p in (project.root / "storage").rglob("*") if p.is_file()]
     names = {p.relative_to(project.root / "storage").parts[0] for p in left}
     assert not [p for p in left if "welcome" in p.name], left
-    assert names <= {".dfl-index", "interviews.xml", "art"}
+    # the episode's page went with it; the show's site (its page, sitemap, assets) stays
+    site = {"assets", "index.html", "sitemap.xml"}
+    assert names <= {".dfl-index", "interviews.xml", "art", *site}

@@ -28,7 +28,7 @@ import podcastparser
 import pytest
 from click.testing import CliRunner, Result
 from lxml import etree
-from project_fixtures import REPO, SAMPLE_EPISODE, project
+from project_fixtures import REPO, SAMPLE_EPISODE, edit, project
 from s3_helpers import moto_server
 
 import dfl_audio.s3
@@ -57,7 +57,11 @@ CONTENT_TYPES = {
     ".vtt": "text/vtt",
     ".json": "application/json+chapters",
     ".xml": "application/rss+xml",
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
 }
+SITE = {"pod/index.html", "pod/sitemap.xml", "pod/episodes/welcome.html"}  # and two assets
 
 
 # -- the server and the instrumented clients ------------------------------------------------------
@@ -249,11 +253,17 @@ def test_publish_stores_everything_with_headers_and_writes_the_feed_last(
     assert feed_bytes == (project.root / FEED).read_bytes()
     assert guids(feed_bytes) == [GUID]
     kinds = sorted(Path(key).suffix for key in keys)
-    assert kinds == [".jpg", ".jpg", ".json", ".mp3", ".vtt", ".xml"], keys
+    assert kinds == [
+        *(".css", ".html", ".html", ".jpg", ".jpg", ".js"),
+        *(".json", ".mp3", ".vtt", ".xml", ".xml"),
+    ], keys
+    assert set(keys) >= SITE
     for key in keys:
         head = s3.admin.head_object(Bucket=s3.bucket, Key=key)
-        assert head["ContentType"] == CONTENT_TYPES[Path(key).suffix], key
-        assert head["CacheControl"] == (SHORT if key.endswith(".xml") else IMMUTABLE), key
+        expected = "application/xml" if key.endswith("sitemap.xml") else None
+        assert head["ContentType"] == expected or CONTENT_TYPES[Path(key).suffix], key
+        short = key.endswith((".xml", ".html"))  # the feed, pages and sitemap; not the assets
+        assert head["CacheControl"] == (SHORT if short else IMMUTABLE), key
         if not key.endswith(".xml"):  # content-addressed media carry their verified SHA-256
             assert head["Metadata"]["sha256"] == hashlib.sha256(s3.body(key)).hexdigest()
 
@@ -262,14 +272,17 @@ def test_publish_stores_everything_with_headers_and_writes_the_feed_last(
     audio_key = "pod/" + enclosure["url"].removeprefix(s3.public_url())
     assert audio_key in keys and audio_key.startswith("pod/audio/welcome-")
     assert enclosure["file_size"] == len(s3.body(audio_key))
-    assert linked_keys(feed_bytes, s3.public_url()) == set(keys) - {"pod/interviews.xml"}
+    assets = {key for key in keys if key.startswith("pod/assets/")}
+    unlinked = {"pod/interviews.xml", "pod/sitemap.xml", *assets}  # the feed links the pages
+    assert linked_keys(feed_bytes, s3.public_url()) == set(keys) - unlinked
 
-    # Order: each linked object is PUT and verified (HEAD) before the one feed write, the last.
+    # Order: each linked object is PUT and verified (HEAD) before the one feed write, the last;
+    # so are the site's files (the pages link the same objects).
     writes = s3.writes()
     assert writes[-1] == ("PutObject", "pod/interviews.xml")
     assert [op for op in writes if op[1] == "pod/interviews.xml"] == [writes[-1]]
     feed_at = s3.ops.index(("PutObject", "pod/interviews.xml"))
-    for key in linked_keys(feed_bytes, s3.public_url()):
+    for key in linked_keys(feed_bytes, s3.public_url()) | unlinked - {"pod/interviews.xml"}:
         put_at = s3.ops.index(("PutObject", key))
         assert put_at < s3.ops.index(("HeadObject", key), put_at) < feed_at, key
 
@@ -325,7 +338,8 @@ def test_republish_of_100_unchanged_episodes_makes_zero_puts(
     assert first.stdout.count("published: ") == 100
     assert len(guids(s3.body("pod/interviews.xml"))) == 100
     puts = sum(op == "PutObject" for op, _ in s3.ops)
-    assert puts == 100 * 4 + 1 + 1  # mp3, chapters, transcript, art each; show art; feed
+    # mp3, chapters, transcript, art and page each; show art; show page, sitemap, 2 assets; feed
+    assert puts == 100 * 5 + 1 + 4 + 1
 
     s3.ops.clear()
     started = time.perf_counter()
@@ -354,7 +368,7 @@ def test_storage_and_public_url_come_from_the_environment_when_no_option(
     assert result.exit_code == 0, result.output
     stored = s3.body("from-env/interviews.xml")
     assert stored == (project.root / FEED).read_bytes()
-    assert feed_of(stored)["link"] == "https://www.depthfirstlearning.com/"
+    assert feed_of(stored)["link"] == s3.public_url("from-env") + "index.html"  # show page
     assert f'href="{s3.public_url("from-env")}interviews.xml"' in stored.decode()
     assert s3.keys("pod/") == []
 
@@ -559,11 +573,16 @@ def test_unpublish_writes_the_feed_before_deleting_the_files(project: Project, s
     stored = s3.body("pod/interviews.xml")
     assert guids(stored) == [] and GUID not in stored.decode()
     assert stored == (project.root / FEED).read_bytes()
-    assert s3.keys() == sorted({"pod/interviews.xml"} | show_art)
+    site = {key for key in before if key.startswith("pod/assets/")}
+    site |= {"pod/index.html", "pod/sitemap.xml"}  # the show's site stays, its page goes
+    assert s3.keys() == sorted({"pod/interviews.xml"} | show_art | site)
+    assert b"welcome.html" not in s3.body("pod/index.html")
 
     feed_at = s3.ops.index(("PutObject", "pod/interviews.xml"))
+    assert s3.ops.index(("PutObject", "pod/index.html")) < feed_at  # the show page without it
     deleted = [(at, key) for at, (op, key) in enumerate(s3.ops) if op == "DeleteObject"]
-    assert {key for _, key in deleted} == episode_keys - show_art
+    assert {key for _, key in deleted} == episode_keys - show_art - {"pod/index.html"}
+    assert "pod/episodes/welcome.html" in {key for _, key in deleted}
     assert all(at > feed_at for at, _ in deleted)
 
 
@@ -665,3 +684,38 @@ def test_a_title_edit_retags_the_object_in_the_bucket(project: Project, s3: S3) 
     result = dfl(project, "publish", *s3.options())
     assert f"unchanged: {SAMPLE_EPISODE} — audio is current" in result.stdout
     assert s3.writes() == []
+
+
+# -- the show's website ---------------------------------------------------------------------------
+
+
+def test_site_in_the_bucket_links_the_bucket_and_a_note_edit_rewrites_one_page_then_the_feed(
+    project: Project, s3: S3
+) -> None:
+    from bs4 import BeautifulSoup
+
+    assert dfl(project, "publish", *s3.options()).exit_code == 0
+    feed = feed_of(s3.body("pod/interviews.xml"))
+    page_url = s3.public_url() + "episodes/welcome.html"
+    assert feed["link"] == s3.public_url() + "index.html"
+    assert feed["episodes"][0]["link"] == page_url
+    page = BeautifulSoup(s3.body("pod/episodes/welcome.html"), "lxml")
+    audio = page.select_one("section.player audio#player-audio")
+    assert audio is not None
+    assert audio["src"] == feed["episodes"][0]["enclosures"][0]["url"]
+    canonical = page.select_one("link[rel=canonical]")
+    assert canonical is not None and canonical["href"] == page_url
+    show_page = BeautifulSoup(s3.body("pod/index.html"), "lxml")
+    assert [a["href"] for a in show_page.select("li.episode-summary a")] == [
+        "episodes/welcome.html"
+    ]
+
+    s3.ops.clear()
+    edit(project.root / SAMPLE_EPISODE, "This trailer is made by", "This short trailer is made by")
+    result = dfl(project, "feed", *s3.options())
+    assert result.exit_code == 0, result.output
+    writes = [key for _, key in s3.writes()]
+    assert writes[-2:] == ["pod/episodes/welcome.html", "pod/interviews.xml"]
+    assert [key for key in writes if "welcome" not in key] == ["pod/interviews.xml"]  # the
+    # re-tagged MP3 and the page, then the feed; the show page's summary did not change
+    assert b"This short trailer" in s3.body("pod/episodes/welcome.html")

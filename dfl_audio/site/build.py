@@ -17,6 +17,7 @@ from dfl_audio.feed_build import feed_items
 from dfl_audio.fsutil import sha256_bytes
 from dfl_audio.models import Episode, FeedItem, Show
 from dfl_audio.site.assets import Assets, player_assets
+from dfl_audio.site.listing import ListedEpisode, listed_episodes
 from dfl_audio.site.render import render_episode_page, render_show_page, render_sitemap
 from dfl_audio.site.urls import SHOW_PAGE, SITEMAP
 from dfl_audio.site.views import episode_view, show_view
@@ -48,14 +49,20 @@ class Website:
 
 
 def build_site(
-    root: Path, show: Show, episodes: Sequence[Episode], state: PublishState, now: datetime
+    root: Path,
+    show: Show,
+    episodes: Sequence[Episode],
+    state: PublishState,
+    now: datetime,
+    feed: bytes,
 ) -> Website:
-    """The site as the feed for ``state`` at ``now`` would list it (``root``: the repository,
-    for the transcripts)."""
+    """The site that goes with ``feed`` (the one this run writes): a page for each of this
+    repository's episodes in it at ``now``, and the show page and sitemap listing every item
+    of it. ``root`` is the repository, for the transcripts."""
     items = newest_first(feed_items(show, episodes, state, now))
     image = show.public_url + (state.show_artwork_key or show.artwork)
     cues = {item.episode.slug: _cues(root, item, state) for item in items}
-    return render_site(show, image, items, cues)
+    return render_site(show, image, items, cues, listed_episodes(feed))
 
 
 def render_site(
@@ -63,16 +70,18 @@ def render_site(
     image_url: str,
     items: Sequence[FeedItem],
     cues: dict[str, list[Cue]],
+    listed: Sequence[ListedEpisode],
     assets: Assets | None = None,
 ) -> Website:
-    """Pure: the pages for these items (newest first) and their cues by slug."""
+    """Pure: the pages for these items (newest first) with their cues by slug, and the show
+    page and sitemap listing ``listed``."""
     assets = assets or player_assets()
     about = show_view(show, image_url)
     views = [episode_view(show, item, image_url, cues.get(item.episode.slug, ())) for item in items]
     files = [SiteFile(asset.key, asset.data) for asset in assets.all]
     files += [SiteFile(view.key, render_episode_page(about, view, assets)) for view in views]
-    files.append(SiteFile(SHOW_PAGE, render_show_page(about, views, assets)))
-    files.append(SiteFile(SITEMAP, render_sitemap(about, views)))
+    files.append(SiteFile(SHOW_PAGE, render_show_page(about, listed, assets)))
+    files.append(SiteFile(SITEMAP, render_sitemap(about, listed)))
     return Website(
         tuple(files),
         tuple(asset.key for asset in assets.all),

@@ -13,6 +13,7 @@ import jinja2
 
 from dfl_audio.site import jsonld
 from dfl_audio.site.assets import Assets
+from dfl_audio.site.listing import ListedEpisode
 from dfl_audio.site.urls import SHOW_PAGE
 from dfl_audio.site.views import EpisodeView, ShowView
 
@@ -42,7 +43,7 @@ def environment() -> jinja2.Environment:
     )
 
 
-def render_show_page(show: ShowView, episodes: Sequence[EpisodeView], assets: Assets) -> bytes:
+def render_show_page(show: ShowView, episodes: Sequence[ListedEpisode], assets: Assets) -> bytes:
     """``index.html``: the show and every published episode, newest first."""
     template = environment().get_template("show.html")
     html = template.render(
@@ -80,7 +81,7 @@ def render_episode_page(show: ShowView, episode: EpisodeView, assets: Assets) ->
     return html.encode("utf-8")
 
 
-def render_sitemap(show: ShowView, episodes: Sequence[EpisodeView]) -> bytes:
+def render_sitemap(show: ShowView, episodes: Sequence[ListedEpisode]) -> bytes:
     """``sitemap.xml`` (sitemaps.org 0.9): the show page and every episode page."""
     template = environment().get_template("sitemap.xml")
     return template.render(show=show, episodes=episodes).encode("utf-8")

@@ -78,6 +78,15 @@ def delete_pages(storage: Storage, keys: Iterable[str]) -> list[str]:
     return deleted
 
 
+def review_copy_matches(folder: Path, site: Website) -> bool:
+    """Does ``feeds/site/`` hold exactly this site (``feed --check``)?"""
+    for item in site.files:
+        path = folder / item.key
+        if not path.is_file() or path.read_bytes() != item.data:
+            return False
+    return True
+
+
 def write_review_copy(folder: Path, site: Website) -> None:
     """``feeds/site/``: the site as stored, its old pages and assets removed (the folder is
     dfl-audio's, like the feed beside it)."""

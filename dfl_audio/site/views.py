@@ -41,6 +41,7 @@ class ShowView:
     author: str
     language: str
     url: str  # the show page
+    base: str  # the storage's public URL, which the site's keys follow
     website: str  # show.yaml's link: the show's home elsewhere
     feed_url: str
     image_url: str
@@ -113,6 +114,7 @@ def show_view(show: Show, image_url: str) -> ShowView:
         author=show.author,
         language=show.language,
         url=show_page_url(show),
+        base=show.public_url,
         website=show.link,
         feed_url=show.feed_url,
         image_url=image_url,
