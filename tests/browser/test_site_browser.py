@@ -40,11 +40,15 @@ def wait_until_enhanced(page: Page) -> None:
 
 
 @pytest.mark.parametrize("which", ["show", "episode"])
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize(
+    ("viewport", "scheme"),
+    [(DESKTOP, "light"), (PHONE, "light"), (DESKTOP, "dark")],
+    ids=["desktop", "phone", "dark"],
+)
 def test_axe_finds_no_violations(
-    open_page: PageOpener, site: SiteUrls, which: str, viewport: ViewportSize
+    open_page: PageOpener, site: SiteUrls, which: str, viewport: ViewportSize, scheme: str
 ) -> None:
-    page = open_page(viewport)
+    page = open_page(viewport, color_scheme=scheme)
     page.goto(site.show if which == "show" else site.episode + EPISODE_AT)
     wait_until_enhanced(page)
     if which == "episode":  # the marked chapter and cue must meet contrast too
