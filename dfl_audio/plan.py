@@ -39,6 +39,7 @@ from dfl_audio.models import Episode, Published, Show
 from dfl_audio.refusals import recording_problems
 from dfl_audio.side_files import SideFile, side_files
 from dfl_audio.site.build import Website, build_site
+from dfl_audio.site.page_cache import PageCache, page_cache
 from dfl_audio.site.urls import SHOW_PAGE
 from dfl_audio.state import PublishState, load_state
 from dfl_audio.storage_base import Storage, StoredObject, check_key
@@ -98,6 +99,7 @@ class Plan:
     side_files: list[SideFile]  # ...and the files they name (exact when nothing is encoded)
     feed: FeedUpdate  # the feed as it will be once every planned encode is done
     site: Website  # the site that feed goes with (exact when nothing is encoded)
+    pages: PageCache  # its episode pages, for building it again after encoding
 
 
 def prepare(
@@ -132,8 +134,9 @@ def prepare(
         refuse_removals(feed.diff, feed_rel, set(state.withdrawn))
     if feed.unreadable:
         log.warning("%s; replacing it (--rebuild-feed)", feed.unreadable)
-    site = build_site(project.root, show, episodes, predicted, now, feed.new)  # refused now
-    return Plan(state, mark, inventory, stored_feed, plans, predicted, files, feed, site)
+    pages = page_cache(project)
+    site = build_site(project.root, show, episodes, predicted, now, feed.new, pages)  # refused now
+    return Plan(state, mark, inventory, stored_feed, plans, predicted, files, feed, site, pages)
 
 
 def _check_feed_key(show: Show) -> None:

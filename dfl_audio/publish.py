@@ -39,6 +39,7 @@ from dfl_audio.plan import (
 from dfl_audio.progress import Reporter, Silent
 from dfl_audio.side_files import side_files, store_side_files
 from dfl_audio.site.build import build_site
+from dfl_audio.site.page_cache import page_cache
 from dfl_audio.site.store import (
     changed_files,
     delete_pages,
@@ -120,7 +121,7 @@ def run(
     store_side_files(storage, files, plan.inventory)
     if published:  # else the plan's feed and site are exact
         update = next_feed(project, show, state, episodes, now, plan.stored_feed, storage, options)
-        site = build_site(project.root, show, episodes, state, now, update.new)
+        site = build_site(project.root, show, episodes, state, now, update.new, plan.pages)
     else:
         update, site = plan.feed, plan.site
     state.site_assets = list(site.asset_keys)
@@ -132,7 +133,7 @@ def run(
     result.site_written = site_written
     known |= known_slugs((), state)
     result.site_deleted = delete_pages(storage, stale_pages(site, plan.inventory, known))
-    write_review_copy(project.site_dir, site)
+    write_review_copy(project.site_dir, site, plan.pages)
     superseded = len(state.superseded)
     result.deleted = collect(storage, state, plan.inventory, now, options.gc_grace)
     if len(state.superseded) != superseded:  # after the feed: it no longer points at them
@@ -268,7 +269,8 @@ def unpublish(
     stored = storage.get(show.feed_name)  # refuse an unreadable stored feed before any write
     update = next_feed(project, show, state, episodes, now, stored, storage, RunOptions())
     inventory = storage.inventory()
-    site = build_site(project.root, show, episodes, state, now, update.new)  # without it
+    pages = page_cache(project)
+    site = build_site(project.root, show, episodes, state, now, update.new, pages)
     before = referenced(state)
     state.site_assets = list(site.asset_keys)
     supersede(before, state, now)
@@ -279,7 +281,7 @@ def unpublish(
     result.site_written = site_written
     stale = stale_pages(site, inventory, known_slugs(episodes, state))
     result.site_deleted = delete_pages(storage, stale)  # the feed no longer links them
-    write_review_copy(project.site_dir, site)
+    write_review_copy(project.site_dir, site, pages)
     if delete_audio:
         keys = [record.audio_key, record.chapters_key, record.transcript_key, record.artwork_key]
         keys = list(dict.fromkeys([*keys, *record.chapter_image_keys]))  # art may repeat
@@ -328,5 +330,5 @@ def check_feed(project: Project, now: datetime | None = None) -> bool:
     ours = render(show, episodes, state, now)
     if merge_foreign_items(ours, local, known_guids(state, episodes)) != local:
         return False
-    site = build_site(project.root, show, episodes, state, now, local)
+    site = build_site(project.root, show, episodes, state, now, local, page_cache(project))
     return review_copy_matches(project.site_dir, site)

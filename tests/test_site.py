@@ -437,3 +437,34 @@ def test_feed_check_fails_when_the_review_copy_is_stale(project: Project) -> Non
     result = CliRunner().invoke(cli, check)
     assert result.exit_code == 1
     assert "the feed in feeds/ is stale: run dfl-audio feed" in result.output
+
+
+def test_unchanged_pages_are_not_rendered_again_and_a_changed_copy_is(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dfl_audio.site.build as build
+
+    publish(project)
+    rendered: list[str] = []
+    real = build.render_episode_page
+
+    def counting(show, episode, assets):  # type: ignore[no-untyped-def]
+        rendered.append(episode.key)
+        return real(show, episode, assets)
+
+    monkeypatch.setattr(build, "render_episode_page", counting)
+    feed_run = RunOptions(process_audio=False, now=NOW)
+    storage = LocalStorage(project.root / "storage")
+    assert run(project, storage, feed_run).site_written == []
+    assert rendered == []  # read back from feeds/site/
+
+    copy = project.root / "feeds/site/episodes/welcome.html"
+    copy.write_bytes(copy.read_bytes().replace(b"Welcome", b"Tampered"))
+    assert run(project, storage, feed_run).site_written == []  # the stored page was right
+    assert rendered == ["episodes/welcome.html"]
+    assert copy.read_bytes() == stored(project, "episodes/welcome.html")
+
+    rendered.clear()
+    edit(project.root / SAMPLE_EPISODE, "title: The guest says hello", "title: Hi")
+    assert run(project, storage, feed_run).site_written == ["episodes/welcome.html"]
+    assert set(rendered) == {"episodes/welcome.html"}  # as planned, then with the re-tagged MP3

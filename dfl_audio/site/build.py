@@ -8,7 +8,7 @@ transcripts, as published (moved by the intro, as :mod:`dfl_audio.side_files` st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -18,9 +18,10 @@ from dfl_audio.fsutil import sha256_bytes
 from dfl_audio.models import Episode, FeedItem, Show
 from dfl_audio.site.assets import Assets, player_assets
 from dfl_audio.site.listing import ListedEpisode, listed_episodes
+from dfl_audio.site.page_cache import PageCache, inputs_digest
 from dfl_audio.site.render import render_episode_page, render_show_page, render_sitemap
-from dfl_audio.site.urls import SHOW_PAGE, SITEMAP
-from dfl_audio.site.views import episode_view, show_view
+from dfl_audio.site.urls import SHOW_PAGE, SITEMAP, episode_page_key
+from dfl_audio.site.views import ShowView, episode_view, show_view
 from dfl_audio.state import PublishState
 from dfl_audio.transcript_cues import Cue, read_cues
 from dfl_audio.transcripts import shift_transcript
@@ -46,6 +47,7 @@ class Website:
     files: tuple[SiteFile, ...]
     asset_keys: tuple[str, ...]
     episode_pages: frozenset[str]  # keys of the episode pages, for removing the others
+    page_inputs: dict[str, str] = field(default_factory=dict)  # page key → inputs digest
 
 
 def build_site(
@@ -55,14 +57,30 @@ def build_site(
     state: PublishState,
     now: datetime,
     feed: bytes,
+    cache: PageCache | None = None,
 ) -> Website:
     """The site that goes with ``feed`` (the one this run writes): a page for each of this
     repository's episodes in it at ``now``, and the show page and sitemap listing every item
-    of it. ``root`` is the repository, for the transcripts."""
+    of it. ``root`` is the repository, for the transcripts; a page whose inputs did not
+    change since the last run comes from ``cache`` instead of being rendered again."""
     items = newest_first(feed_items(show, episodes, state, now))
     image = show.public_url + (state.show_artwork_key or show.artwork)
-    cues = {item.episode.slug: _cues(root, item, state) for item in items}
-    return render_site(show, image, items, cues, listed_episodes(feed))
+    assets = player_assets()
+    about = show_view(show, image)
+    shared = inputs_digest(show.model_dump_json(), image, *(asset.key for asset in assets.all))
+    pages, inputs = [], {}
+    for item in items:
+        key = episode_page_key(item.episode.slug)
+        digest = inputs_digest(shared, item.model_dump_json(), _transcript_stamp(root, item, state))
+        data = cache.get(key, digest) if cache is not None else None
+        if data is None:
+            view = episode_view(show, item, image, _cues(root, item, state))
+            data = render_episode_page(about, view, assets)
+            if cache is not None:
+                cache.keep(key, digest, data)
+        pages.append(SiteFile(key, data))
+        inputs[key] = digest
+    return _website(about, assets, pages, listed_episodes(feed), inputs)
 
 
 def render_site(
@@ -78,15 +96,40 @@ def render_site(
     assets = assets or player_assets()
     about = show_view(show, image_url)
     views = [episode_view(show, item, image_url, cues.get(item.episode.slug, ())) for item in items]
+    pages = [SiteFile(view.key, render_episode_page(about, view, assets)) for view in views]
+    return _website(about, assets, pages, listed, {})
+
+
+def _website(
+    about: ShowView,
+    assets: Assets,
+    pages: Sequence[SiteFile],
+    listed: Sequence[ListedEpisode],
+    inputs: dict[str, str],
+) -> Website:
     files = [SiteFile(asset.key, asset.data) for asset in assets.all]
-    files += [SiteFile(view.key, render_episode_page(about, view, assets)) for view in views]
+    files += pages
     files.append(SiteFile(SHOW_PAGE, render_show_page(about, listed, assets)))
     files.append(SiteFile(SITEMAP, render_sitemap(about, listed)))
     return Website(
         tuple(files),
         tuple(asset.key for asset in assets.all),
-        frozenset(view.key for view in views),
+        frozenset(page.key for page in pages),
+        inputs,
     )
+
+
+def _transcript_stamp(root: Path, item: FeedItem, state: PublishState) -> str:
+    """What the page's transcript is made from: the file as it is now, and the intro."""
+    rel = item.episode.meta.transcript
+    if rel is None:
+        return ""
+    try:
+        stat = (root / rel).stat()
+    except OSError:
+        return f"{rel}:missing"  # rendering reports it
+    intro = state.episodes[item.episode.meta.guid].intro_seconds
+    return f"{rel}:{stat.st_size}:{stat.st_mtime_ns}:{intro!r}"
 
 
 def _cues(root: Path, item: FeedItem, state: PublishState) -> list[Cue]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from dfl_audio.fsutil import atomic_write_bytes
 from dfl_audio.models import Episode
 from dfl_audio.site.build import Website
+from dfl_audio.site.page_cache import PageCache
 from dfl_audio.site.urls import EPISODE_PAGES, slug_of_episode_file, slug_of_page
 from dfl_audio.state import PublishState
 from dfl_audio.storage_base import Storage
@@ -87,9 +88,9 @@ def review_copy_matches(folder: Path, site: Website) -> bool:
     return True
 
 
-def write_review_copy(folder: Path, site: Website) -> None:
+def write_review_copy(folder: Path, site: Website, cache: PageCache | None = None) -> None:
     """``feeds/site/``: the site as stored, its old pages and assets removed (the folder is
-    dfl-audio's, like the feed beside it)."""
+    dfl-audio's, like the feed beside it); ``cache`` learns which inputs made each page."""
     wanted = {item.key for item in site.files}
     for item in site.files:
         path = folder / item.key
@@ -98,3 +99,5 @@ def write_review_copy(folder: Path, site: Website) -> None:
     for old in (*folder.glob(f"{EPISODE_PAGES}*.html"), *folder.glob("assets/*")):
         if old.relative_to(folder).as_posix() not in wanted and old.is_file():
             old.unlink()
+    if cache is not None:
+        cache.remember(site.page_inputs)

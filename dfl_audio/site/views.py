@@ -6,6 +6,7 @@ the intro, URLs of what was stored) and the transcript cues; no file is read her
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from dfl_audio.site import clock
 from dfl_audio.site.urls import episode_page_key, episode_page_url, show_page_url
 from dfl_audio.transcript_cues import Cue
 
+_LINK_TARGET = re.compile(r" \(https?://[^\s()]+\)")  # notes.render_text's "words (url)"
 SUMMARY_CHARS = 200  # meta descriptions and link previews cut longer text around here
 SUBSCRIBE_APPS = (  # show.yaml's subscribe: keys, in the order the buttons appear
     ("apple_podcasts", "Apple Podcasts"),
@@ -171,14 +173,15 @@ def _cue_view(cue: Cue) -> CueView:
 
 
 def summary(text: str, limit: int = SUMMARY_CHARS) -> str:
-    """The first paragraph, cut at a word before ``limit`` characters (with an ellipsis).
+    """The first paragraph, cut at a word before ``limit`` characters (with an ellipsis); the
+    ``(https://…)`` the plain-text notes put after a link's words is left out.
 
-    >>> summary("One two three.\\n\\nMore.")
-    'One two three.'
+    >>> summary("See the paper (https://arxiv.org/abs/1) now.\\n\\nMore.")
+    'See the paper now.'
     >>> summary("alpha beta gamma", limit=12)
     'alpha beta…'
     """
-    first = " ".join(text.strip().split("\n\n", 1)[0].split())
+    first = _LINK_TARGET.sub("", " ".join(text.strip().split("\n\n", 1)[0].split()))
     if len(first) <= limit:
         return first
     return first[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
