@@ -37,9 +37,10 @@ def browser() -> Iterator[Browser]:
             "chromium) or set DFL_AUDIO_CHROMIUM to a Chromium binary"
         )
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         pytest.skip("playwright is not installed: pip install -e '.[test]'")
+    expect.set_options(timeout=15_000)  # this machine is slow and shared
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from browser_support import PageOpener
 from site_under_test import SiteUrls
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
+expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").expect
 WAIT_MS = 15_000  # generous: the machine running CI is slow and shared
 
 
@@ -55,7 +57,7 @@ def test_play_advances_time_and_pause_stops_it(page: Page, site: SiteUrls) -> No
     stopped = audio_property(page, "currentTime")
     page.wait_for_timeout(700)  # a clock that must NOT move can only be checked by waiting
     assert audio_property(page, "currentTime") == stopped
-    assert page.get_by_role("button", name="Play").is_visible()
+    expect(page.get_by_role("button", name="Play")).to_be_visible()  # after the pause event
 
 
 def test_chapter_click_seeks_and_marks_the_chapter(page: Page, site: SiteUrls) -> None:
@@ -81,7 +83,8 @@ def test_deep_link_starts_playback_there(page: Page, site: SiteUrls, fragment: s
     wait_for_audio(page, "Math.abs(t - 5) < 0.3")
     page.get_by_role("button", name="Play").click()
     wait_for_audio(page, "!a.paused && t > 5.3")
-    assert audio_property(page, "currentTime") < 9
+    played_from = page.eval_on_selector("#player-audio", "a => a.played.start(0)")
+    assert abs(played_from - 5) < 0.3  # what was heard began at 0:05, not at 0:00
 
 
 def test_hash_change_seeks(page: Page, site: SiteUrls) -> None:
@@ -112,7 +115,7 @@ def test_transcript_highlight_follows_playback(page: Page, site: SiteUrls) -> No
 
 def test_cue_click_seeks(page: Page, site: SiteUrls) -> None:
     open_episode(page, site)
-    target = page.locator("li.cue").nth(3)
+    target = page.locator("li.cue").last  # the last stays current however slow the machine
     start = float(target.get_attribute("data-start") or "nan")
     target.locator(".cue-text").click()
     wait_for_audio(page, f"t >= {start} && !a.paused")
@@ -120,7 +123,10 @@ def test_cue_click_seeks(page: Page, site: SiteUrls) -> None:
     assert target.get_attribute("aria-current") == "true"
 
 
-def test_transcript_box_follows_unless_the_reader_is_elsewhere(page: Page, site: SiteUrls) -> None:
+def test_transcript_box_follows_unless_the_reader_is_elsewhere(
+    open_page: PageOpener, site: SiteUrls
+) -> None:
+    page = open_page(reduced_motion="reduce")  # the box jumps instead of gliding: no animation
     open_episode(page, site)
     cue_starts = starts(page, "li.cue")
     late = cue_starts[-2]
@@ -203,7 +209,7 @@ def test_keyboard_operates_the_player(page: Page, site: SiteUrls) -> None:
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("k")
     wait_for_audio(page, "!a.paused")
-    assert page.get_by_role("button", name="Pause").is_visible()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()  # after the play event
 
 
 def test_without_javascript_the_page_is_plain_html(page_without_js: Page, site: SiteUrls) -> None:
