@@ -18,13 +18,14 @@ if TYPE_CHECKING:
         ViewportSize,
     )
 
-# Headless Chromium as root needs --no-sandbox; audio must play without a click and without a
-# sound card (the fake device keeps the media clock running, so currentTime advances).
+# Headless Chromium as root needs --no-sandbox; audio must play without a click, and muted it
+# needs no sound card (with none, Chromium plays to a fake output and currentTime advances).
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--autoplay-policy=no-user-gesture-required",
     "--mute-audio",
     "--disable-gpu",
+    "--disable-dev-shm-usage",  # containers often give /dev/shm 64 MB: Chromium then crashes
 ]
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
