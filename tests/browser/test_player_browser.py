@@ -222,3 +222,14 @@ def test_without_javascript_the_page_is_plain_html(page_without_js: Page, site: 
     assert page.locator("li.chapter a.chapter-time").count() >= 3
     assert page.locator("li.cue .cue-text").first.is_visible()
     assert page.locator("a.download").get_attribute("href")
+
+
+def test_audio_that_cannot_load_says_so(open_page: PageOpener, site: SiteUrls) -> None:
+    page = open_page()
+    page.route("**/audio/*.mp3", lambda route: route.fulfill(status=404, body="gone"))
+    page.goto(site.episode)
+    expect(page.get_by_role("status")).to_contain_text("could not be loaded", timeout=WAIT_MS)
+    expect(page.locator("a.download")).to_be_visible()
+    failed = [error for error in open_page.console.errors if "404" not in error]
+    assert failed == [], failed  # the 404 is this test's doing; nothing else may go wrong
+    open_page.console.errors.clear()

@@ -191,9 +191,11 @@
     audio.addEventListener(name, update);
   });
   ["play", "pause", "ended"].forEach(function (name) { audio.addEventListener(name, showState); });
-  audio.addEventListener("error", function () {
+  function failed() {
     status.textContent = "The audio could not be loaded; the download link below still works.";
-  });
+  }
+  audio.addEventListener("error", failed);
+  if (audio.error) failed(); /* it failed before this deferred script ran */
 
   /* A click on a chapter or a cue seeks there and plays; the #t= link stays shareable. */
   function seekOnClick(items) {
