@@ -111,7 +111,10 @@ def test_published_feed_and_audio_are_served_anonymously_and_re_publish_writes_n
     assert status == 206 and part == mp3[1000:3000]
     assert headers["Content-Range"] == f"bytes 1000-2999/{len(mp3)}"
     linked = stored_urls(feed_bytes, base)
-    assert len(linked) == 5  # audio, chapters, transcript, episode art, show art
+    # audio, chapters, four transcripts (VTT, SRT, JSON, HTML), episode art, show art, and the
+    # site: the show page (the channel's link) and the episode page (the item's link)
+    assert len(linked) == 10, sorted(linked)
+    assert {base + "index.html", base + "episodes/welcome.html"} <= linked
     for url in linked:
         assert http_get(url)[0] == 200, url
 
@@ -188,7 +191,12 @@ def add_long_episode(project: Project) -> None:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+    """Every file under ``folder`` (the feed, the state, the site's review copy) by path."""
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def test_radosgw_killed_mid_upload_leaves_the_feed_and_a_re_run_completes(
@@ -243,6 +251,9 @@ def test_radosgw_killed_mid_upload_leaves_the_feed_and_a_re_run_completes(
         for name in ("audio_key", "chapters_key", "artwork_key"):
             expected.add(f"podcast/{entry[name]}")
         expected |= {f"podcast/{stored['key']}" for stored in entry["transcripts"]}
+    site = {"index.html", "sitemap.xml", "episodes/welcome.html", "episodes/long.html"}
+    expected |= {f"podcast/{key}" for key in (*site, *state["site_assets"])}
     assert keys_in(admin, bucket) == sorted(expected)
-    assert len(expected) == 2 + 2 * 7  # mp3, chapters, 4 transcripts, art per episode
+    # mp3, chapters, 4 transcripts, art per episode; show art, feed; 2 pages, sitemap, JS, CSS
+    assert len(expected) == 2 + 2 * 7 + 6
     assert admin.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
