@@ -21,18 +21,15 @@ from dfl_audio.errors import AudioError
 from dfl_audio.fsutil import sha256_bytes, sha256_file
 from dfl_audio.models import (
     CLIP_ROLES,
-    AudioReport,
     ClipRole,
     Episode,
-    LevelerStats,
-    LimiterStats,
-    Published,
     Show,
     episode_clip,
     is_remote_image,
     shifted_episode,
 )
 from dfl_audio.progress import Reporter, accumulate
+from dfl_audio.records import AudioReport, LevelerStats, LimiterStats, Published
 from dfl_audio.storage_base import Storage
 
 if TYPE_CHECKING:

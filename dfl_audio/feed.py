@@ -28,8 +28,9 @@ from dfl_audio.feed_ext import (
     item_tags,
 )
 from dfl_audio.fsutil import sha256_bytes
-from dfl_audio.models import Chapter, FeedItem, Show, is_remote_image
+from dfl_audio.models import Chapter, Show, is_remote_image
 from dfl_audio.notes import with_chapters_html, with_chapters_text
+from dfl_audio.records import FeedItem
 from dfl_audio.site.urls import show_page_url
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from dfl_audio.feed import render_feed
-from dfl_audio.models import Episode, FeedItem, Show, TranscriptLink, shifted_episode
+from dfl_audio.models import Episode, Show, shifted_episode
+from dfl_audio.records import FeedItem, TranscriptLink
 from dfl_audio.site.urls import episode_page_url
 from dfl_audio.state import PublishState
 

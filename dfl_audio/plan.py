@@ -35,7 +35,8 @@ from dfl_audio.feed import FeedDiff, check_feed, diff_feeds, merge_foreign_items
 from dfl_audio.feed_build import render
 from dfl_audio.fsutil import sha256_file
 from dfl_audio.gc import GRACE
-from dfl_audio.models import Episode, Published, Show
+from dfl_audio.models import Episode, Show
+from dfl_audio.records import Published
 from dfl_audio.refusals import recording_problems
 from dfl_audio.side_files import SideFile, side_files
 from dfl_audio.site.build import Website, build_site

@@ -25,7 +25,7 @@ from dfl_audio.feed_build import render
 from dfl_audio.fsutil import atomic_write_bytes
 from dfl_audio.gc import collect, referenced, supersede
 from dfl_audio.leftovers import work_dir
-from dfl_audio.models import Episode, Published, Show
+from dfl_audio.models import Episode, Show
 from dfl_audio.plan import (
     EpisodePlan,
     FeedUpdate,
@@ -37,6 +37,7 @@ from dfl_audio.plan import (
     refuse_removals,
 )
 from dfl_audio.progress import Reporter, Silent
+from dfl_audio.records import Published
 from dfl_audio.side_files import side_files, store_side_files
 from dfl_audio.site.build import build_site
 from dfl_audio.site.page_cache import page_cache

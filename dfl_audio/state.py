@@ -3,7 +3,7 @@
 It lets a re-run skip unchanged audio (same source, same settings → same published file)
 without ever writing to the editor's episode files. It is also merged by git and can be
 edited by hand, and its keys become the feed's URLs: every field is checked on load
-(:class:`dfl_audio.models.Published`), and a bad one is a located error before anything runs.
+(:class:`dfl_audio.records.Published`), and a bad one is a located error before anything runs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 from dfl_audio.errors import FeedError, os_error
 from dfl_audio.fsutil import atomic_write_bytes
 from dfl_audio.keys import CONTENT_KEY_SHAPES, check_content_key
-from dfl_audio.models import Published, RecordedGuid
+from dfl_audio.records import Published, RecordedGuid
 
 
 class PublishState(BaseModel):

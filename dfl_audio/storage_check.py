@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from dfl_audio.models import Published
+from dfl_audio.records import Published
 from dfl_audio.storage_base import StoredObject
 
 Inventory = Mapping[str, StoredObject]

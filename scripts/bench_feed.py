@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dfl_audio.feed import diff_feeds, render_feed, summarize_feed
-from dfl_audio.models import Episode, EpisodeMeta, FeedItem, Show, TranscriptLink
+from dfl_audio.models import Episode, EpisodeMeta, Show
+from dfl_audio.records import FeedItem, TranscriptLink
 
 BASE = "https://media.example.org/dfl/"
 NOTES = "The guest explains the paper, its proofs & <caveats>, and what came after it. " * 20

@@ -47,7 +47,7 @@ from dfl_audio.episode_audio import (  # noqa: E402
 from dfl_audio.episodes import Project, read_show  # noqa: E402
 from dfl_audio.feed import chapters_json  # noqa: E402
 from dfl_audio.fsutil import sha256_bytes, sha256_file  # noqa: E402
-from dfl_audio.models import Published  # noqa: E402
+from dfl_audio.records import Published  # noqa: E402
 from dfl_audio.side_files import side_files  # noqa: E402
 from dfl_audio.state import PublishState, save_state  # noqa: E402
 from dfl_audio.validate import load_catalog  # noqa: E402

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from dfl_audio.models import Episode, EpisodeMeta, FeedItem, Show
+from dfl_audio.models import Episode, EpisodeMeta, Show
+from dfl_audio.records import FeedItem
 
 IMAGE_URL = "https://media.example.org/dfl/art/cover-3000.jpg"
 MEDIA_BASE = "https://media.example.org/dfl/"

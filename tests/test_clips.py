@@ -17,7 +17,8 @@ from test_publish import GUID, publish_now
 from dfl_audio import audio, episode_audio, ffmpeg
 from dfl_audio.audio.assemble import prepare_clip
 from dfl_audio.episodes import Project, read_show
-from dfl_audio.models import Published, episode_clip
+from dfl_audio.models import episode_clip
+from dfl_audio.records import Published
 from dfl_audio.state import load_state
 from dfl_audio.validate import load_catalog
 

@@ -20,7 +20,7 @@ from project_fixtures import REPO
 
 from dfl_audio.cli import cli
 from dfl_audio.errors import FeedError
-from dfl_audio.models import Published
+from dfl_audio.records import Published
 from dfl_audio.state import PublishState, load_state, save_state
 
 GUID = "190bd4dd-f34d-4f16-a06a-213eaff1a95a"

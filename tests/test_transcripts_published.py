@@ -20,7 +20,7 @@ from project_fixtures import REPO, SAMPLE_EPISODE, edit, project
 from dfl_audio.cli import cli
 from dfl_audio.episodes import Project
 from dfl_audio.gc import referenced
-from dfl_audio.models import StoredTranscript
+from dfl_audio.records import StoredTranscript
 from dfl_audio.serve import Site, start
 from dfl_audio.state import load_state
 from dfl_audio.transcript_cues import Cue, clock_seconds, format_clock, read_cues

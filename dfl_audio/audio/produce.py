@@ -29,7 +29,8 @@ from dfl_audio.audio.measure import Measurement, one_blas_thread
 from dfl_audio.audio.meter import Profile, profile_of
 from dfl_audio.audio.probe import AudioProbe
 from dfl_audio.audio.source import conditioned_chunks
-from dfl_audio.models import AudioSettings, LevelerStats, LimiterStats
+from dfl_audio.models import AudioSettings
+from dfl_audio.records import LevelerStats, LimiterStats
 
 log = logging.getLogger(__name__)
 

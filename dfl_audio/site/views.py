@@ -10,8 +10,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dfl_audio.models import FeedItem, Person, Show
+from dfl_audio.models import Person, Show
 from dfl_audio.notes import render_html
+from dfl_audio.records import FeedItem
 from dfl_audio.site import clock
 from dfl_audio.site.urls import episode_page_key, episode_page_url, show_page_url
 from dfl_audio.transcript_cues import Cue
