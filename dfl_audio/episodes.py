@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from dfl_audio.cache_file import CACHE_DIR
 from dfl_audio.errors import Problem
 from dfl_audio.models import CONTROL_CHARS, Episode, EpisodeMeta, Show
 from dfl_audio.notes import render_html, render_text, with_chapters_text
@@ -52,6 +53,11 @@ class Project:
     def site_dir(self) -> Path:
         """The review copy of the show's website, as stored (see dfl_audio.site.store)."""
         return self.feeds_dir / "site"
+
+    @property
+    def cache_dir(self) -> Path:
+        """``.dfl-audio/``: git-ignored caches that only make runs faster (dfl_audio.cache_file)."""
+        return self.root / CACHE_DIR
 
     def state_file(self, show: Show) -> Path:
         """The tool-owned record of what was published, beside the feed it explains."""

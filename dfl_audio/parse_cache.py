@@ -8,29 +8,27 @@ of dfl-audio; files with problems are never cached, so every problem is always r
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from dfl_audio import __version__
+from dfl_audio.cache_file import load_entries, save_entries
 from dfl_audio.episodes import Parsed, Project, read_episode
-from dfl_audio.fsutil import atomic_write_bytes
 from dfl_audio.models import Episode
+from dfl_audio.stamp_cache import Stamp, stamp_of
 from dfl_audio.yamlfile import LineMap
 
 log = logging.getLogger(__name__)
 
 FORMAT = 2  # 2: plain-text notes leave raw HTML out, so earlier parses are stale
-Fingerprint = tuple[int, int, int]
+Fingerprint = Stamp  # size, mtime, inode
 
 
 def fingerprint(path: Path) -> Fingerprint:
     """What must stay the same for a cached parse to still describe the file."""
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+    return stamp_of(path.stat())
 
 
 class EpisodeCache:
@@ -38,7 +36,7 @@ class EpisodeCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.entries: dict[str, Any] = self._load()
+        self.entries: dict[str, Any] = load_entries(path, FORMAT)
         self.dirty = False
 
     def read(self, project: Project, path: Path) -> Parsed[Episode]:
@@ -58,13 +56,8 @@ class EpisodeCache:
 
     def save(self) -> None:
         """Write the cache if it changed; a cache that cannot be written is only slower."""
-        if not self.dirty:
-            return
-        document = {"format": FORMAT, "version": __version__, "entries": self.entries}
-        try:
-            atomic_write_bytes(self.path, json.dumps(document, separators=(",", ":")).encode())
-        except OSError as exc:
-            log.debug("cannot write %s: %s", self.path, exc)
+        if self.dirty:
+            save_entries(self.path, FORMAT, self.entries)
 
     def _get(self, rel: str, key: Fingerprint) -> Parsed[Episode] | None:
         entry = self.entries.get(rel)
@@ -86,17 +79,7 @@ class EpisodeCache:
         }
         self.dirty = True
 
-    def _load(self) -> dict[str, Any]:
-        try:
-            document = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            return {}
-        if document.get("format") != FORMAT or document.get("version") != __version__:
-            return {}
-        entries = document.get("entries")
-        return entries if isinstance(entries, dict) else {}
-
 
 def cache_for(project: Project) -> EpisodeCache:
     """The project's cache of parsed episode files."""
-    return EpisodeCache(project.root / ".dfl-audio" / "episodes.json")
+    return EpisodeCache(project.cache_dir / "episodes.json")

@@ -85,7 +85,7 @@ def side_files(
         key = content_key(folder, stem, digest, PurePosixPath(rel).suffix.lower())
         return SideFile(key, digest, size, path=project.root / rel)
 
-    forms_cache = FormsCache(project.root / ".dfl-audio" / "transcripts.json")
+    forms_cache = FormsCache(project.cache_dir / "transcripts.json")
     new = state.model_copy(update={"episodes": dict(state.episodes)})
     new.show_artwork_key = add(repo_file("art", "show", show.artwork))
     for episode in episodes:

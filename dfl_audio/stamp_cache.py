@@ -12,17 +12,16 @@ make a hash known sooner but never wrong. Losing or corrupting it costs one slow
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from pathlib import Path
 
-from dfl_audio.errors import FileAccessError
-from dfl_audio.fsutil import atomic_write_bytes
+from dfl_audio.cache_file import load_entries, save_entries
 
 log = logging.getLogger(__name__)
 
 Stamp = tuple[int, int, int]  # size, mtime_ns, inode
+FORMAT = 1
 
 
 def stamp_of(stat: os.stat_result) -> Stamp:
@@ -57,21 +56,12 @@ class StampCache:
         if fresh == self.entries():
             return
         self._loaded = fresh
-        document = {key: [*stamp, sha256] for key, (stamp, sha256) in fresh.items()}
-        try:
-            atomic_write_bytes(self.path, json.dumps(document, separators=(",", ":")).encode())
-        except (OSError, FileAccessError) as exc:  # a cache: the next run reads the sidecars
-            log.debug("cannot write %s: %s", self.path, exc)
+        entries = {key: [*stamp, sha256] for key, (stamp, sha256) in fresh.items()}
+        save_entries(self.path, FORMAT, entries)  # unwritten: the next run reads the sidecars
 
     def _read(self) -> dict[str, tuple[Stamp, str]]:
-        try:
-            document = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(document, dict):
-            return {}
         found: dict[str, tuple[Stamp, str]] = {}
-        for key, entry in document.items():
+        for key, entry in load_entries(self.path, FORMAT).items():
             if (
                 isinstance(entry, list)
                 and len(entry) == 4

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+from dfl_audio.cache_file import CACHE_DIR
 from dfl_audio.errors import ConfigError, StorageError
 from dfl_audio.fsutil import atomic_write_bytes, file_digest, sha256_bytes
 from dfl_audio.keys import check_key as check_key  # re-exported: storage.check_key stays
@@ -59,7 +60,7 @@ def open_storage(location: str, *, root: Path, settings: StorageSettings) -> Sto
     path = Path(location).expanduser()
     folder = path if path.is_absolute() else root / path
     _refuse_repository_folders(folder, root, location)
-    return LocalStorage(folder, StampCache.for_folder(root / ".dfl-audio", folder))
+    return LocalStorage(folder, StampCache.for_folder(root / CACHE_DIR, folder))
 
 
 def _refuse_repository_folders(folder: Path, root: Path, location: str) -> None:

@@ -17,8 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from dfl_audio import __version__
-from dfl_audio.fsutil import atomic_write_bytes
+from dfl_audio.cache_file import load_entries, save_entries
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ class FormsCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.entries: dict[str, Any] = self._load()
+        self.entries: dict[str, Any] = load_entries(path, FORMAT)
         self.dirty = False
         self.used: set[str] = set()  # the keys this run looked up
 
@@ -68,23 +67,6 @@ class FormsCache:
         self.dirty = self.dirty or bool(stale)
 
     def save(self) -> None:
-        if not self.dirty:
-            return
-        document = {"format": FORMAT, "version": __version__, "entries": self.entries}
-        try:
-            atomic_write_bytes(self.path, json.dumps(document, separators=(",", ":")).encode())
-        except OSError as exc:
-            log.debug("cannot write %s: %s", self.path, exc)
-        self.dirty = False
-
-    def _load(self) -> dict[str, Any]:
-        try:
-            document = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(document, dict):
-            return {}
-        if document.get("format") != FORMAT or document.get("version") != __version__:
-            return {}
-        entries = document.get("entries")
-        return entries if isinstance(entries, dict) else {}
+        if self.dirty:
+            save_entries(self.path, FORMAT, self.entries)
+            self.dirty = False

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from project_fixtures import SAMPLE_EPISODE, edit, project
 
+from dfl_audio.cli import cli
 from dfl_audio.episodes import Project, read_episode, read_show
 from dfl_audio.validate import load_catalog
 
@@ -222,3 +224,12 @@ def test_damaged_cache_is_ignored(project: Project) -> None:
     load_catalog(project)
     (project.root / ".dfl-audio/episodes.json").write_text("{not json")
     assert load_catalog(project).problems == []
+
+
+def test_a_cache_folder_that_cannot_be_written_only_makes_runs_slower(project: Project) -> None:
+    """Every cache under .dfl-audio/ is best effort: a file in the folder's place stops nothing."""
+    (project.root / ".dfl-audio").write_text("not a folder")
+    result = CliRunner().invoke(cli, ["--root", str(project.root), "feed"])
+    assert result.exit_code == 0, result.output
+    assert (project.root / "feeds/interviews.xml").is_file()
+    assert (project.root / ".dfl-audio").read_text() == "not a folder"

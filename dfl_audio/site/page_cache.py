@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from dfl_audio.cache_file import load_entries, save_entries
 from dfl_audio.episodes import Project
-from dfl_audio.errors import DflAudioError
-from dfl_audio.fsutil import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: the common cache document (dfl_audio.cache_file)
 
 
 @functools.cache
@@ -48,7 +46,7 @@ def inputs_digest(*parts: str) -> str:
 
 def page_cache(project: Project) -> PageCache:
     """The cache of this repository's episode pages."""
-    return PageCache(project.root / ".dfl-audio" / "site.json", project.site_dir)
+    return PageCache(project.cache_dir / "site.json", project.site_dir)
 
 
 class PageCache:
@@ -57,7 +55,7 @@ class PageCache:
     def __init__(self, index: Path, copies: Path) -> None:
         self.index = index
         self.copies = copies
-        self.entries: dict[str, Any] = self._load()
+        self.entries: dict[str, Any] = load_entries(index, FORMAT)
         self.fresh: dict[tuple[str, str], bytes] = {}  # rendered by this run
         self.read_back: set[str] = set()  # pages whose review copy is already these bytes
 
@@ -94,18 +92,4 @@ class PageCache:
         if entries == self.entries:
             return
         self.entries = entries
-        data = json.dumps({"format": FORMAT, "pages": entries}, sort_keys=True).encode()
-        try:
-            atomic_write_bytes(self.index, data)
-        except DflAudioError as exc:  # a cache that cannot be written is only slower
-            log.debug("cannot write %s: %s", self.index, exc)
-
-    def _load(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.index.read_bytes())
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            return {}
-        pages = data.get("pages")
-        return pages if isinstance(pages, dict) else {}
+        save_entries(self.index, FORMAT, entries)
