@@ -25,6 +25,7 @@ import urllib.parse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -90,7 +91,8 @@ class Context:
             text = text.replace(self.endpoint, "<s3>")
         if self.port:
             text = text.replace(str(self.port), "<port>")
-        return content_hashes(text)
+        today = datetime.now().astimezone().date().isoformat()  # `new` names its file by it
+        return content_hashes(text.replace(f"episodes/{today}-", "episodes/<today>-"))
 
 
 def content_hashes(text: str) -> str:
