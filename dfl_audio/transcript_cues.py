@@ -107,6 +107,19 @@ def format_clock(seconds: float, separator: str = ".") -> str:
     return f"{hours:02d}:{minutes:02d}:{whole:02d}{separator}{millis:03d}"
 
 
+def short_clock(seconds: float) -> str:
+    """``M:SS``, or ``H:MM:SS`` from an hour on (whole seconds, rounded down): how show notes,
+    the HTML transcript and the site's deep links write a time.
+
+    >>> short_clock(12.5), short_clock(754), short_clock(3723.9)
+    ('0:12', '12:34', '1:02:03')
+    """
+    whole = math.floor(max(seconds, 0.0))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def read_cues(data: bytes, path: str, *, duration: float | None = None) -> list[Cue]:
     """The cues of the transcript ``data`` read from ``path`` (the suffix says its format).
 

@@ -12,7 +12,7 @@ import html
 import json
 from collections.abc import Callable, Sequence
 
-from dfl_audio.transcript_cues import Cue, format_clock
+from dfl_audio.transcript_cues import Cue, format_clock, short_clock
 
 CAPTION_LINE = 65  # characters: longer caption lines are cut off or shrunk by players
 CAPTION_LINES = 2  # lines on screen at once: more cover the picture and cannot be read in time
@@ -121,7 +121,7 @@ def to_html(cues: Sequence[Cue], *, title: str, language: str) -> bytes:
         if cue.speaker and cue.speaker != speaker:
             lines.append(f"<cite>{html.escape(cue.speaker)}:</cite>")
         speaker = cue.speaker
-        stamp = f'<time datetime="PT{cue.start:g}S">{_short_clock(cue.start)}</time>'
+        stamp = f'<time datetime="PT{cue.start:g}S">{short_clock(cue.start)}</time>'
         lines += [stamp, f"<p>{html.escape(cue.text)}</p>"]
     lines += ["</body>", "</html>"]
     return ("\n".join(lines) + "\n").encode()
@@ -174,15 +174,3 @@ def _srt_text(line: str) -> str:
 def _vtt_voice(name: str) -> str:
     """A speaker's name as a voice tag annotation: no '>' or line break may end it early."""
     return html.escape(" ".join(name.split()), quote=False)
-
-
-def _short_clock(seconds: float) -> str:
-    """``M:SS`` or ``H:MM:SS``, as the spec's example and show notes write times.
-
-    >>> _short_clock(63.4), _short_clock(3723)
-    ('1:03', '1:02:03')
-    """
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -1,4 +1,4 @@
-"""How times, durations, dates and sizes read on the site, and in its deep links.
+"""How durations, dates and sizes read on the site (times: transcript_cues.short_clock).
 
 Deep links follow Podlove's convention (``#t=1:02`` or ``#t=1:02:03``); ``data-start`` and
 ``data-end`` are plain decimal seconds, for the player to compare with ``currentTime``.
@@ -6,25 +6,12 @@ Deep links follow Podlove's convention (``#t=1:02`` or ``#t=1:02:03``); ``data-s
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
-
-
-def clock(seconds: float) -> str:
-    """``M:SS``, or ``H:MM:SS`` from an hour on (whole seconds, rounded down).
-
-    >>> clock(12.5), clock(754), clock(3723.9)
-    ('0:12', '12:34', '1:02:03')
-    """
-    whole = math.floor(max(seconds, 0.0))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def decimal(seconds: float) -> str:

@@ -15,7 +15,7 @@ from dfl_audio.notes import render_html
 from dfl_audio.records import FeedItem
 from dfl_audio.site import clock
 from dfl_audio.site.urls import episode_page_key, episode_page_url, show_page_url
-from dfl_audio.transcript_cues import Cue
+from dfl_audio.transcript_cues import Cue, short_clock
 
 _LINK_TARGET = re.compile(r" \(https?://[^\s()]+\)")  # notes.render_text's "words (url)"
 SUMMARY_CHARS = 200  # meta descriptions and link previews cut longer text around here
@@ -159,7 +159,7 @@ def episode_view(
         number=meta.episode,
         episode_type=meta.episode_type,
         chapters=tuple(
-            ChapterView(clock.decimal(c.start), clock.clock(c.start), c.title, c.url)
+            ChapterView(clock.decimal(c.start), short_clock(c.start), c.title, c.url)
             for c in meta.chapters
         ),
         cues=tuple(_cue_view(cue) for cue in cues),
@@ -169,7 +169,7 @@ def episode_view(
 def _cue_view(cue: Cue) -> CueView:
     text = " ".join(cue.text.split())  # a cue's line breaks are layout, not content
     return CueView(
-        clock.decimal(cue.start), clock.decimal(cue.end), clock.clock(cue.start), cue.speaker, text
+        clock.decimal(cue.start), clock.decimal(cue.end), short_clock(cue.start), cue.speaker, text
     )
 
 
