@@ -380,7 +380,7 @@ def test_a_wav_read_directly_measures_as_the_same_samples_through_ffmpeg(tmp_pat
     assert direct.integrated_lufs == pytest.approx(piped.integrated_lufs, abs=1e-6)
     assert direct.true_peak_dbtp == pytest.approx(piped.true_peak_dbtp, abs=1e-6)
     assert direct.clipped_samples == piped.clipped_samples
-    np.testing.assert_array_equal(direct.profile.peak, piped.profile.peak)
+    np.testing.assert_array_equal(direct.profile().peak, piped.profile().peak)
     reread = np.concatenate(list(conditioned_chunks(src, audio.probe(src), 44100, 2, None)))
     spooled = np.concatenate(list(piped.spool.chunks(9999)))
     np.testing.assert_array_equal(reread, spooled)

@@ -25,6 +25,7 @@ from dfl_audio.audio.arrays import Frames
 from dfl_audio.audio.blocks import interpolate_blocks
 from dfl_audio.audio.bs1770 import sub_block
 from dfl_audio.audio.limiter import Limiter
+from dfl_audio.audio.parked import ParkedArray
 
 Progress = Callable[[float], None]
 
@@ -67,7 +68,7 @@ class Format:
 
 def encode_pass(
     program: Iterable[Frames],
-    gain_db: npt.NDArray[np.floating[Any]],
+    gain_db: ParkedArray | npt.NDArray[np.floating[Any]],
     dst: Path,
     fmt: Format,
     ceiling: float,
@@ -114,19 +115,35 @@ def encode_pass(
 
 class GainCurve:
     """Per-sample gains from a 10 ms curve in dB: a straight line from each sub-block's centre
-    to the next, held flat before the first centre and after the last."""
+    to the next, held flat before the first centre and after the last.
 
-    def __init__(self, gain_db: npt.NDArray[np.floating[Any]], sample_rate: int) -> None:
-        self._linear = (10 ** (np.asarray(gain_db, dtype=np.float32) / 20)).astype(np.float32)
+    A parked curve is read a window at a time, so a three-hour episode costs the encoder no
+    more memory than a three-minute one.
+    """
+
+    def __init__(self, gain_db: ParkedArray | npt.NDArray[np.floating[Any]], sample_rate: int):
+        self._db = gain_db
         self._sub = sub_block(sample_rate)
 
     def apply(self, chunk: Frames, first: int) -> Frames:
         """``chunk`` (frames ``[first, first + n)`` of the program) with its gains applied."""
-        if len(chunk) == 0 or len(self._linear) == 0:
+        knots = len(self._db)
+        if len(chunk) == 0 or knots == 0:
             return chunk
-        gain = interpolate_blocks(self._linear, self._sub, first, len(chunk))
+        half = self._sub // 2
+        # the knots interpolate_blocks reaches for these frames, one either side
+        lo = min(max(0, (first - half) // self._sub), knots - 1)
+        hi = (first + len(chunk) - 1 - half) // self._sub + 2
+        window = self._read(lo, hi)
+        linear = (10 ** (np.asarray(window, dtype=np.float32) / 20)).astype(np.float32)
+        gain = interpolate_blocks(linear, self._sub, first - lo * self._sub, len(chunk))
         out: Frames = chunk * gain[:, None]
         return out
+
+    def _read(self, lo: int, hi: int) -> npt.NDArray[np.floating[Any]]:
+        if isinstance(self._db, ParkedArray):
+            return self._db.read(lo, hi)
+        return self._db[lo:hi]
 
 
 class Mp3Check:
