@@ -82,7 +82,9 @@ def weigh(name: str, page: bytes) -> None:
         gz_total += packed
         print(f"  {label:34} {len(data) / 1e3:7.1f} KB raw {packed / 1e3:7.1f} KB gzip")
     verdict = "OK" if gz_total < BUDGET else "OVER"
-    print(f"  {'total':34} {raw_total / 1e3:7.1f} KB raw {gz_total / 1e3:7.1f} KB gzip  ({verdict})")
+    print(
+        f"  {'total':34} {raw_total / 1e3:7.1f} KB raw {gz_total / 1e3:7.1f} KB gzip  ({verdict})"
+    )
 
 
 def cue_breakdown(page: bytes) -> None:
@@ -109,7 +111,8 @@ def cue_breakdown(page: bytes) -> None:
     added = len(gzip_bytes(page)) - len(gzip_bytes(without))
     text = b" ".join(re.findall(rb'<span class="cue-text">([^<]*)</span>', b"".join(cues)))
     print(f"  the cues add {total / 1e3:.1f} KB raw, {added / 1e3:.1f} KB gzip to the page")
-    print(f"  (their words alone: {len(text) / 1e3:.1f} KB raw, {len(gzip_bytes(text)) / 1e3:.1f} KB gzip)")
+    packed = len(gzip_bytes(text))
+    print(f"  (their words alone: {len(text) / 1e3:.1f} KB raw, {packed / 1e3:.1f} KB gzip)")
 
 
 def main() -> None:

@@ -2,9 +2,10 @@
 
 Every DFL interview runs about an hour: ~9,000 words, ~600 cues of ~6 s. The words are drawn
 (seeded) from the English of Python's own documentation (``pydoc_data``, in every Python),
-each with its frequency there, in cues of 8-22 words (one or two sentences); two speakers alternate in turns
-of one to five cues. Words drawn independently repeat fewer phrases than real speech does, so
-this text compresses no better than a real transcript: a size measured on it is not flattered.
+each with its frequency there, in cues of 8-22 words (one or two sentences); two speakers
+alternate in turns of one to five cues. Words drawn independently repeat fewer phrases than
+real speech does, so this text compresses no better than a real transcript (gzip: ~0.37 of
+its size, English prose ~0.30): a size measured on it is not flattered.
 
     from hour_transcript import hour_cues, hour_vtt
 """
@@ -81,6 +82,9 @@ def hour_vtt(cues: list[HourCue] | None = None) -> str:
     """The cues as WebVTT with voice tags, as an editor's transcript file holds them."""
     blocks = ["WEBVTT", ""]
     for cue in cues if cues is not None else hour_cues():
-        blocks += [f"{_vtt_time(cue.start)} --> {_vtt_time(cue.end)}", f"<v {cue.speaker}>{cue.text}"]
+        blocks += [
+            f"{_vtt_time(cue.start)} --> {_vtt_time(cue.end)}",
+            f"<v {cue.speaker}>{cue.text}",
+        ]
         blocks.append("")
     return "\n".join(blocks)

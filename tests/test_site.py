@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 import pytest
 from bs4 import BeautifulSoup, Tag
 from click.testing import CliRunner
-from lxml import etree
 from feed_factory import make_item, make_show
+from lxml import etree
 from project_fixtures import REPO, SAMPLE_EPISODE, edit, project
 
 from dfl_audio.cli import cli
@@ -143,7 +143,12 @@ def test_the_speaker_is_named_where_their_turn_begins() -> None:
     items = page.select("section.transcript ol.cues > li.cue")
     named = [li.select_one("span.speaker") for li in items]
     assert [tag.get_text() if tag else None for tag in named] == [
-        "Host", None, "Guest", None, "Guest", None
+        "Host",
+        None,
+        "Guest",
+        None,
+        "Guest",
+        None,
     ]
     assert [li["data-start"] for li in items] == ["0", "1", "2", "3", "4", "5"]
     assert [li["data-end"] for li in items] == ["1", "2", "3", "4", "5", "6"]
