@@ -1,7 +1,7 @@
 """Weigh an episode page with its JS and CSS (issue 9's budget: under 60 KB before the cover
 and the audio): raw, and as it travels gzip-encoded; and where a transcript cue's bytes go.
 
-    .venv/bin/python scripts/page_weight.py [--cues 600]
+    .venv/bin/python scripts/page_weight.py [--cues 600] [--browser]
 
 Two pages: the sample show's episode page, published from the shipped episodes/ into a
 temporary folder (as the README's first command does), and an episode of bench_feed.py's
@@ -9,6 +9,11 @@ temporary folder (as the README's first command does), and an episode of bench_f
 tests/hour_transcript.py (600 cues, two speakers alternating in turns of a few cues). The
 transferred size is the gzip body the storage keeps and ``dfl-audio serve`` sends
 (:func:`dfl_audio.compression.gzip_bytes`); response headers are not counted.
+
+``--browser`` also publishes the hour-long episode with the CLI (an hour of audio: a minute or
+two), serves it as ``dfl-audio serve`` does and loads the page in Chromium (Playwright), which
+reports what it transferred, headers included: what tests/browser/test_page_weight_browser.py
+asserts.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 from bench_feed import BASE, make_item, make_show  # noqa: E402
 from hour_transcript import hour_cues  # noqa: E402
@@ -115,15 +121,52 @@ def cue_breakdown(page: bytes) -> None:
     print(f"  (their words alone: {len(text) / 1e3:.1f} KB raw, {packed / 1e3:.1f} KB gzip)")
 
 
+def in_browser() -> None:
+    """Chromium's account of the hour-long page, its CSS and its JS, from the preview."""
+    from browser_support import CHROMIUM_ARGS, chromium_path
+    from playwright.sync_api import sync_playwright
+    from site_under_test import serve_hour_site
+
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        serve_hour_site(Path(scratch)) as url,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        seen: list = []
+        page.on("response", lambda response: seen.append(response))
+        page.goto(url, wait_until="load")
+        print("\nin Chromium, from dfl-audio serve (the hour-long page)")
+        total = 0
+        for response in seen:
+            if response.request.resource_type not in ("document", "stylesheet", "script"):
+                continue
+            sizes = response.request.sizes()
+            sent = sizes["responseBodySize"] + sizes["responseHeadersSize"]
+            total += sent
+            name = response.url.rsplit("/", 1)[-1]
+            encoding = response.headers.get("content-encoding", "identity")
+            print(
+                f"  {name:34} {len(response.body()) / 1e3:7.1f} KB decoded "
+                f"{sent / 1e3:7.1f} KB transferred ({encoding}, headers included)"
+            )
+        print(f"  {'total':34} {'':24} {total / 1e3:7.1f} KB transferred")
+        browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cues", type=int, default=600)
+    parser.add_argument("--browser", action="store_true", help="also measure in Chromium")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         weigh("sample show's episode page (episodes/welcome.html)", sample_page(Path(scratch)))
     page = hour_page(args.cues)
     weigh(f"episode page with an hour-long transcript ({args.cues} cues)", page)
     cue_breakdown(page)
+    if args.browser:
+        in_browser()
     print(f"\nbudget: {BUDGET / 1e3:.0f} KB for the page with its JS and CSS, as transferred")
 
 
