@@ -106,7 +106,7 @@ def run(
             update.old != update.new,
             [],
             True,
-            site_written=changed_files(plan.site, plan.inventory),
+            site_written=changed_files(plan.site, plan.inventory, storage, plan.pages.gzip),
             site_deleted=stale_pages(plan.site, plan.inventory, known),
         )
     state = plan.state
@@ -128,7 +128,7 @@ def run(
     state.site_assets = list(site.asset_keys)
     supersede(before, state, now)
     save_state(project.state_file(show), state)
-    site_written = store_site(storage, site, plan.inventory)  # before the feed that links it
+    site_written = store_site(storage, site, plan.inventory, plan.pages.gzip)  # before the feed
     feed = FeedWrite(options, now, plan.stored_feed, update)
     result = _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
     result.site_written = site_written
@@ -276,7 +276,7 @@ def unpublish(
     state.site_assets = list(site.asset_keys)
     supersede(before, state, now)
     save_state(state_path, state)
-    site_written = store_site(storage, site, inventory)
+    site_written = store_site(storage, site, inventory, pages.gzip)
     feed = FeedWrite(RunOptions(), now, stored, update)
     result = _write_feed(project, show, storage, state, episodes, [], [], feed)
     result.site_written = site_written
