@@ -306,14 +306,16 @@ def describe_audio(input_lufs: float, report: AudioReport) -> str:
 
 def _prepared_clip(project: Project, show: Show, episode: Episode, role: ClipRole) -> Clip | None:
     """The episode's intro or outro, trimmed, faded and as loud as the encoded interview."""
-    from dfl_audio import ffmpeg
+    from dfl_audio import mp3_calibration
     from dfl_audio.audio.assemble import prepare_clip
 
     rel = episode_clip(show, episode.meta, role)
     if rel is None:
         return None
     settings = show.audio
-    codec_db = ffmpeg.mp3_level_offset(settings.sample_rate, settings.channels, settings.bitrate)
+    codec_db = mp3_calibration.mp3_level_offset(
+        settings.sample_rate, settings.channels, settings.bitrate
+    )
     return prepare_clip(
         project.root / rel,
         sample_rate=settings.sample_rate,

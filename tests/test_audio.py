@@ -13,7 +13,7 @@ import pytest
 from audio_fixtures import export, run_ffmpeg, sine, speech, write_wav
 from pydub import AudioSegment
 
-from dfl_audio import audio, ffmpeg
+from dfl_audio import audio, ffmpeg, mp3_calibration
 from dfl_audio.audio import tuning
 from dfl_audio.audio.source import conditioned_chunks
 from dfl_audio.audio.wav import wav_chunks, wav_layout
@@ -35,7 +35,7 @@ def _calibration_cache(
 ) -> None:
     """The encoder calibration cache lives in a temp folder shared by this module's tests."""
     folder = tmp_path_factory.getbasetemp() / "dfl-audio-cache"
-    monkeypatch.setenv(ffmpeg.CACHE_ENV_VAR, str(folder))
+    monkeypatch.setenv(mp3_calibration.CACHE_ENV_VAR, str(folder))
 
 
 def _children() -> set[int]:
@@ -281,11 +281,11 @@ def forced_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     path = imageio_ffmpeg.get_ffmpeg_exe()
     monkeypatch.setenv(ffmpeg.ENV_VAR, path)
     ffmpeg.ffmpeg_info.cache_clear()
-    ffmpeg.mp3_level_offset.cache_clear()
+    mp3_calibration.mp3_level_offset.cache_clear()
     yield path
     monkeypatch.delenv(ffmpeg.ENV_VAR)
     ffmpeg.ffmpeg_info.cache_clear()
-    ffmpeg.mp3_level_offset.cache_clear()
+    mp3_calibration.mp3_level_offset.cache_clear()
 
 
 def test_system_ffmpeg_is_the_default() -> None:
@@ -407,20 +407,20 @@ def test_a_dc_offset_does_not_cost_loudness(voice: AudioSegment, tmp_path: Path)
 def test_encoder_calibration_is_measured_once_then_read_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(ffmpeg.CACHE_ENV_VAR, str(tmp_path))
-    ffmpeg.mp3_level_offset.cache_clear()
+    monkeypatch.setenv(mp3_calibration.CACHE_ENV_VAR, str(tmp_path))
+    mp3_calibration.mp3_level_offset.cache_clear()
     try:
-        measured = ffmpeg.mp3_level_offset(44100, 1, 96)
+        measured = mp3_calibration.mp3_level_offset(44100, 1, 96)
         assert -1.5 < measured < 0.5  # LAME lowers the level a little at CBR
         cache = tmp_path / "mp3-level-offset.json"
         saved = json.loads(cache.read_text())
         assert list(saved.values()) == [measured]
         key = next(iter(saved))
         cache.write_text(json.dumps({key: -0.123}))  # a planted value proves the file is read
-        ffmpeg.mp3_level_offset.cache_clear()
-        assert ffmpeg.mp3_level_offset(44100, 1, 96) == -0.123
+        mp3_calibration.mp3_level_offset.cache_clear()
+        assert mp3_calibration.mp3_level_offset(44100, 1, 96) == -0.123
         cache.write_text("{not json")
-        ffmpeg.mp3_level_offset.cache_clear()
-        assert ffmpeg.mp3_level_offset(44100, 1, 96) == pytest.approx(measured, abs=0.05)
+        mp3_calibration.mp3_level_offset.cache_clear()
+        assert mp3_calibration.mp3_level_offset(44100, 1, 96) == pytest.approx(measured, abs=0.05)
     finally:
-        ffmpeg.mp3_level_offset.cache_clear()
+        mp3_calibration.mp3_level_offset.cache_clear()

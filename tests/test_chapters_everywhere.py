@@ -20,7 +20,7 @@ from project_fixtures import REPO, SAMPLE_EPISODE, edit, project
 from test_clips import INTRO, intro_length, line_of, make_clip, record_of, set_show_clips
 from test_publish import FEED, publish_now
 
-from dfl_audio import ffmpeg
+from dfl_audio import mp3_calibration
 from dfl_audio.cli import cli
 from dfl_audio.episodes import Project
 from dfl_audio.gc import referenced
@@ -41,7 +41,7 @@ CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 def _calibration_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(ffmpeg.CACHE_ENV_VAR, str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv(mp3_calibration.CACHE_ENV_VAR, str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 def write_image(path: Path, colour: str, size: tuple[int, int] = (800, 450)) -> bytes:

@@ -14,7 +14,7 @@ from project_fixtures import REPO, SAMPLE_EPISODE, edit, project
 from pydub import AudioSegment
 from test_publish import GUID, publish_now
 
-from dfl_audio import audio, episode_audio, ffmpeg
+from dfl_audio import audio, episode_audio, mp3_calibration
 from dfl_audio.audio.assemble import prepare_clip
 from dfl_audio.episodes import Project, read_show
 from dfl_audio.models import episode_clip
@@ -79,7 +79,7 @@ def intro_length(project: Project, rel: str) -> float:
 def _calibration_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(ffmpeg.CACHE_ENV_VAR, str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv(mp3_calibration.CACHE_ENV_VAR, str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 # --- the files -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dfl_audio import ffmpeg
+from dfl_audio import ffmpeg, ffmpeg_growing
 from dfl_audio.audio.arrays import Frames
 from dfl_audio.audio.blocks import interpolate_blocks
 from dfl_audio.audio.bs1770 import sub_block
@@ -160,14 +160,14 @@ class Mp3Check:
         self._written = threading.Event()
         self._stack = contextlib.ExitStack()
         self._meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
-        self._decode: ffmpeg.GrowingDecode | None = None
+        self._decode: ffmpeg_growing.GrowingDecode | None = None
         self._thread = threading.Thread(target=self._measure, daemon=True)
         self._failure: BaseException | None = None
 
     def __enter__(self) -> Mp3Check:
         finished = self._written
         self._decode = self._stack.enter_context(
-            ffmpeg.decode_growing(self._dst, finished, self._fmt.channels)
+            ffmpeg_growing.decode_growing(self._dst, finished, self._fmt.channels)
         )
         self._thread.start()
         return self

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dfl_audio import ffmpeg
+from dfl_audio import mp3_calibration
 from dfl_audio.audio import leveler, tuning
 from dfl_audio.audio.arrays import F32Array, FloatArray, Frames
 from dfl_audio.audio.bs1770 import db_to_lin, lin_to_db, subblock_loudness
@@ -184,7 +184,7 @@ def normalize_to_mp3(
 ) -> EncodeResult:
     """Level, gain, limit and encode the measured source (and its clips) into ``dst``."""
     fmt = Format(settings.sample_rate, settings.channels, settings.bitrate)
-    codec_db = ffmpeg.mp3_level_offset(fmt.sample_rate, fmt.channels, fmt.bitrate_kbps)
+    codec_db = mp3_calibration.mp3_level_offset(fmt.sample_rate, fmt.channels, fmt.bitrate_kbps)
     target = settings.loudness - codec_db  # what the PCM must measure for the MP3 to hit it
     clips = [profile_of(c, fmt.sample_rate) if c is not None else None for c in (intro, outro)]
     margin = tuning.mp3_margin_db(fmt.channels, fmt.bitrate_kbps, measurement.duration)
