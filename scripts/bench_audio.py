@@ -69,7 +69,7 @@ class TreeRss:
             pass
         return pids
 
-    def _rss(self, pid: int) -> int:
+    def rss_of(self, pid: int) -> int:
         try:
             with open(f"/proc/{pid}/status") as handle:
                 for line in handle:
@@ -81,7 +81,7 @@ class TreeRss:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, sum(self._rss(pid) for pid in self._tree(self.pid)))
+            self.peak = max(self.peak, sum(self.rss_of(pid) for pid in self._tree(self.pid)))
             time.sleep(0.05)
 
     def stop(self) -> int:
