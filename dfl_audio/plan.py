@@ -32,7 +32,8 @@ from dfl_audio.errors import (
     StorageError,
 )
 from dfl_audio.feed import FeedDiff, check_feed, diff_feeds, merge_foreign_items
-from dfl_audio.feed_build import render
+from dfl_audio.feed_build import FeedParts, feed_parts, render_parts
+from dfl_audio.feed_memo import FeedMemo
 from dfl_audio.fsutil import sha256_file
 from dfl_audio.gc import GRACE
 from dfl_audio.models import Episode, Show
@@ -86,6 +87,7 @@ class FeedUpdate:
     stored: bool
     diff: FeedDiff
     unreadable: str | None = None  # why the old feed could not be read (``--rebuild-feed``)
+    parts: FeedParts | None = None  # what ours was rendered from (the site shows its items)
 
 
 @dataclass
@@ -137,7 +139,8 @@ def prepare(
     if feed.unreadable:
         log.warning("%s; replacing it (--rebuild-feed)", feed.unreadable)
     pages = page_cache(project)
-    site = build_site(project.root, show, episodes, predicted, now, feed.new, pages)  # refused now
+    items = feed.parts.items if feed.parts is not None else None
+    site = build_site(project.root, show, episodes, predicted, now, feed.new, pages, items)
     return Plan(state, mark, inventory, stored_feed, plans, predicted, files, feed, site, pages)
 
 
@@ -306,13 +309,17 @@ def next_feed(
     local = project.feed_file(show)
     old = stored_bytes if stored is not None else (local.read_bytes() if local.is_file() else None)
     where = f"{storage.description.rstrip('/')}/{show.feed_name}" if stored else project.rel(local)
-    unreadable = _unreadable(old, where, options.rebuild_feed) if old is not None else None
+    parts = feed_parts(show, episodes, state, now)
+    ours = render_parts(show, parts, FeedMemo(project.cache_dir / "feed.json"))
+    # the feed exactly as we render it now reads as well as ours: parsing it is not needed
+    checked = old is not None and old != ours
+    unreadable = _unreadable(old, where, options.rebuild_feed) if checked else None
     readable = old is not None and unreadable is None
     known = known_guids(state, episodes)
     theirs = stored_bytes if readable else None
-    new = merge_foreign_items(render(show, episodes, state, now), theirs, known)
+    new = merge_foreign_items(ours, theirs, known)
     diff = diff_feeds(old if readable else None, new)
-    return FeedUpdate(old, new, etag, stored is not None, diff, unreadable)
+    return FeedUpdate(old, new, etag, stored is not None, diff, unreadable, parts)
 
 
 def known_guids(state: PublishState, episodes: Sequence[Episode]) -> set[str]:

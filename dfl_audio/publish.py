@@ -122,7 +122,8 @@ def run(
     store_side_files(storage, files, plan.inventory)
     if published:  # else the plan's feed and site are exact
         update = next_feed(project, show, state, episodes, now, plan.stored_feed, storage, options)
-        site = build_site(project.root, show, episodes, state, now, update.new, plan.pages)
+        items = update.parts.items if update.parts is not None else None
+        site = build_site(project.root, show, episodes, state, now, update.new, plan.pages, items)
     else:
         update, site = plan.feed, plan.site
     state.site_assets = list(site.asset_keys)

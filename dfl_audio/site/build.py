@@ -59,12 +59,14 @@ def build_site(
     now: datetime,
     feed: bytes,
     cache: PageCache | None = None,
+    items: Sequence[FeedItem] | None = None,
 ) -> Website:
     """The site that goes with ``feed`` (the one this run writes): a page for each of this
     repository's episodes in it at ``now``, and the show page and sitemap listing every item
     of it. ``root`` is the repository, for the transcripts; a page whose inputs did not
-    change since the last run comes from ``cache`` instead of being rendered again."""
-    items = newest_first(feed_items(show, episodes, state, now))
+    change since the last run comes from ``cache`` instead of being rendered again.
+    ``items`` are the feed's, when the caller worked them out already for the feed."""
+    items = newest_first(feed_items(show, episodes, state, now) if items is None else items)
     image = show.public_url + (state.show_artwork_key or show.artwork)
     assets = player_assets()
     about = show_view(show, image)
