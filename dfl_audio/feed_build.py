@@ -95,15 +95,17 @@ def feed_parts(
 def render_parts(show: Show, parts: FeedParts, memo: FeedMemo | None = None) -> bytes:
     """The feed of ``parts``; from ``memo`` when it was rendered from exactly these before."""
     if memo is None:
-        return render_feed(show, parts.items, image_url=parts.image_url, last_build=parts.last_build)
+        return _render_feed(show, parts)
     inputs = render_inputs_digest(show, parts.items, parts.image_url, parts.last_build)
     feed = memo.get(inputs)
     if feed is None:
-        feed = render_feed(
-            show, parts.items, image_url=parts.image_url, last_build=parts.last_build
-        )
+        feed = _render_feed(show, parts)
         memo.keep(inputs, feed)
     return feed
+
+
+def _render_feed(show: Show, parts: FeedParts) -> bytes:
+    return render_feed(show, parts.items, image_url=parts.image_url, last_build=parts.last_build)
 
 
 def render(
