@@ -16,17 +16,9 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from dfl_audio.errors import FeedError
-from dfl_audio.feed_ext import (
-    EXTENSION_NAME,
-    PodcastEntryExtension,
-    PodcastExtension,
-    channel_tags,
-    item_tags,
-)
 from dfl_audio.fsutil import sha256_bytes
 from dfl_audio.models import Chapter, Show, is_remote_image
 from dfl_audio.notes import with_chapters_html, with_chapters_text
@@ -95,7 +87,17 @@ def _check_unique_guids(items: Sequence[FeedItem]) -> None:
 
 
 def _channel(show: Show, image_url: str, last_build: datetime | None) -> Any:
-    """The feedgen generator with the channel set and our extension registered."""
+    """The feedgen generator with the channel set and our extension registered (feedgen is
+    imported here: a run whose feed comes from the run or feed memo renders nothing)."""
+    from feedgen.feed import FeedGenerator
+
+    from dfl_audio.feed_ext import (
+        EXTENSION_NAME,
+        PodcastEntryExtension,
+        PodcastExtension,
+        channel_tags,
+    )
+
     generator = FeedGenerator()
     generator.register_extension(
         EXTENSION_NAME, PodcastExtension, PodcastEntryExtension, atom=False
@@ -121,6 +123,8 @@ def _channel(show: Show, image_url: str, last_build: datetime | None) -> Any:
 
 def _add_item(generator: Any, show: Show, item: FeedItem) -> None:
     """One ``<item>``: RSS core through feedgen, the rest through the extension."""
+    from dfl_audio.feed_ext import EXTENSION_NAME, item_tags
+
     meta = item.episode.meta
     entry = generator.add_entry(order="append")
     entry.title(meta.title)
