@@ -149,7 +149,12 @@ def run(
     result.deleted = collect(storage, state, plan.inventory, now, options.gc_grace)
     if len(state.superseded) != superseded:  # after the feed: it no longer points at them
         state_sha256 = save_state(project.state_file(show), state)
-    remember(project, fingerprint(plan.inputs, state_sha256), _outputs(update, files, site, plan))
+    try:
+        outputs = _outputs(update, files, site, plan)
+    except OSError as exc:  # a repository file gone since it was stored: no record this time
+        log.debug("not recording this run: %s", exc)
+        return result
+    remember(project, fingerprint(plan.inputs, state_sha256), outputs)
     return result
 
 
