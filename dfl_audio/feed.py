@@ -8,6 +8,7 @@ output, so a publish that changes nothing uploads nothing. feedgen builds the RS
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -225,6 +226,13 @@ def check_feed(xml: bytes) -> etree._Element:
 
 def summarize_feed(xml: bytes) -> dict[str, FeedEntrySummary]:
     """GUID → summary for every item of a feed we wrote, in document order."""
+    return dict(_summaries(xml))
+
+
+@functools.lru_cache(maxsize=4)
+def _summaries(xml: bytes) -> dict[str, FeedEntrySummary]:
+    """Parsed once per run for the same bytes: a run that re-tags diffs the stored feed
+    twice (the plan, then the feed it writes)."""
     channel = check_feed(xml)
     summaries: dict[str, FeedEntrySummary] = {}
     for element in channel.iterfind("item"):
