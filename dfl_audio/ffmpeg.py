@@ -277,47 +277,66 @@ _FOLLOW_BYTES = 1 << 16
 _FOLLOW_POLL = 0.02  # seconds between looks at a file that has not grown
 
 
-class GrowingMeter:
-    """ffmpeg's own ``ebur128=peak=true`` on a file another process is still writing.
+class GrowingDecode:
+    """An MP3 that another process is still writing, decoded once by an ffmpeg child.
 
-    A feeder thread follows the file and pipes its bytes into the meter until ``finished`` is
-    set and the end is reached, so the check of an encode runs alongside it (in C, on the
-    other core) instead of after it; :meth:`result` is what ffmpeg's meter reads.
+    A feeder thread follows the file into the child until ``finished`` is set and the end is
+    reached, so the check of an encode runs alongside it on the other core. The child splits
+    the decode: raw PCM to :meth:`chunks` (the caller meters its loudness), and ffmpeg's own
+    true-peak reading, the very resampling ``ebur128=peak=true`` does (192 kHz, double
+    precision), for :meth:`true_peak_dbtp`; without ``ebur128``'s loudness pass, the check
+    costs half the CPU.
     """
 
-    def __init__(self, path: Path, proc: subprocess.Popen[bytes], tail: _StderrTail) -> None:
-        self._path, self._proc, self._tail = path, proc, tail
+    def __init__(self, path: Path, decoder: Decoder) -> None:
+        self._path, self._decoder = path, decoder
 
-    def result(self) -> tuple[float, float]:
-        """(integrated LUFS, true peak dBTP) once the file is complete and ffmpeg is done."""
-        code = self._proc.wait()
-        return _ebur128_summary("\n".join(self._tail.join()), code, self._path)
+    def chunks(self, frames: int) -> Iterator[npt.NDArray[np.float32]]:
+        """Float frames of the MP3 as they are decoded, until its end."""
+        return self._decoder.chunks(frames)
+
+    def true_peak_dbtp(self) -> float:
+        """The whole MP3's true peak (call after :meth:`chunks` reached the end)."""
+        report = self._decoder.report
+        text = "\n".join(report.errors) if report is not None else ""
+        found = re.findall(r"Peak level dB:\s+(-?[\d.]+|-inf)", text)
+        if report is None or report.returncode != 0 or not found:
+            last = text.strip().splitlines()[-1:] or ["no output"]
+            raise AudioError(f"ffmpeg gave no true peak for the MP3: {last[0]}", self._path)
+        return float(found[-1])
+
+
+_TRUE_PEAK_FILTER = (  # what ebur128=peak=true does inside, then the peak of the result
+    "aresample=192000:osf=dbl:internal_sample_fmt=dblp,"
+    "astats=measure_perchannel=none:measure_overall=Peak_level"
+)
 
 
 @contextlib.contextmanager
-def meter_growing(path: Path, finished: threading.Event) -> Iterator[GrowingMeter]:
-    """Meter an MP3 as it is written (see :class:`GrowingMeter`)."""
+def decode_growing(path: Path, finished: threading.Event, channels: int) -> Iterator[GrowingDecode]:
+    """Decode an MP3 as it is written (see :class:`GrowingDecode`)."""
     cmd = [*_base(), "-nostats", "-v", "info", "-f", "mp3", "-i", "pipe:0"]
-    cmd += ["-filter:a", f"ebur128={_EBUR128_OPTIONS}", "-f", "null", "-"]
-    log.debug("running %s", " ".join(cmd))
-    try:
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-    except OSError as exc:
-        raise AudioError(f"cannot start ffmpeg: {exc}", path, exc) from exc
+    cmd += ["-filter_complex", f"[0:a]asplit[pcm][tp];[tp]{_TRUE_PEAK_FILTER}[peak]"]
+    cmd += ["-map", "[peak]", "-f", "null", "-"]
+    cmd += ["-map", "[pcm]", "-ac", str(channels), "-c:a", "pcm_f32le", "-f", "f32le", "pipe:1"]
+    proc = _spawn(cmd, path, stdin=True, stdout=True)
     stop = threading.Event()
     feeder = threading.Thread(target=_follow, args=(path, proc, finished, stop), daemon=True)
-    assert proc.stderr is not None
-    tail = _StderrTail(proc.stderr)
+    decoder: Decoder | None = None
     try:
+        assert proc.stdout is not None
+        _grow_pipe(proc.stdout)
+        decoder = Decoder(proc, channels, "f32le")
         feeder.start()
-        yield GrowingMeter(path, proc, tail)
+        yield GrowingDecode(path, decoder)
     finally:
         stop.set()
         finished.set()
-        feeder.join(timeout=10)
+        if feeder.is_alive():
+            feeder.join(timeout=10)
         _stop(proc)
+        if decoder is not None:
+            decoder.close()
 
 
 def _follow(
@@ -446,13 +465,17 @@ def encode_mp3(
             encoder.abort()
 
 
-def _spawn(cmd: list[str], path: Path, *, stdin: bool) -> subprocess.Popen[bytes]:
+def _spawn(
+    cmd: list[str], path: Path, *, stdin: bool, stdout: bool | None = None
+) -> subprocess.Popen[bytes]:
+    """A child with stderr piped; stdin or stdout piped (by default, one of the two)."""
     log.debug("running %s", " ".join(cmd))
+    piped_out = not stdin if stdout is None else stdout
     try:
         return subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL if stdin else subprocess.PIPE,
+            stdout=subprocess.PIPE if piped_out else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
     except OSError as exc:

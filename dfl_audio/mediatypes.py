@@ -30,6 +30,7 @@ SITEMAP_NAME = "sitemap.xml"  # the site's sitemap: XML, but not a feed
 SITEMAP_TYPE = "application/xml"
 SHOW_PAGE = "index.html"  # the show's website: its show page, and every episode's page under
 EPISODE_PAGES = "episodes/"
+SITE_ASSETS = "assets/"  # the player's JS and CSS, content-addressed
 
 CHAPTERS_TYPE = "application/json+chapters"  # Podcasting 2.0 JSON chapters: *.chapters.json
 

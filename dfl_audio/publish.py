@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -44,10 +44,12 @@ from dfl_audio.progress import Reporter, Silent
 from dfl_audio.records import Published
 from dfl_audio.run_memo import RunOutputs, fingerprint, forget, remember, stored_files
 from dfl_audio.side_files import SideFile, side_files, store_side_files
-from dfl_audio.site.build import Website, build_site
+from dfl_audio.site.build import SiteFile, Website, build_site
+from dfl_audio.site.gzip_digests import GzipDigests
 from dfl_audio.site.page_cache import page_cache
 from dfl_audio.site.store import (
     changed_files,
+    compressed,
     delete_pages,
     known_slugs,
     review_copy_matches,
@@ -114,7 +116,7 @@ def run(
             update.old != update.new,
             [],
             True,
-            site_written=changed_files(plan.site, plan.inventory),
+            site_written=changed_files(plan.site, plan.inventory, storage, plan.pages.gzip),
             site_deleted=stale_pages(plan.site, plan.inventory, known),
         )
     state = plan.state
@@ -138,7 +140,7 @@ def run(
     state.site_assets = list(site.asset_keys)
     supersede(before, state, now)
     state_sha256 = save_state(project.state_file(show), state)
-    site_written = store_site(storage, site, plan.inventory)  # before the feed that links it
+    site_written = store_site(storage, site, plan.inventory, plan.pages.gzip)  # before the feed
     feed = FeedWrite(options, now, plan.stored_feed, update)
     result = _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
     result.site_written = site_written
@@ -150,7 +152,7 @@ def run(
     if len(state.superseded) != superseded:  # after the feed: it no longer points at them
         state_sha256 = save_state(project.state_file(show), state)
     try:
-        outputs = _outputs(update, files, site, plan)
+        outputs = _outputs(update, files, site, plan, storage)
     except OSError as exc:  # a repository file gone since it was stored: no record this time
         log.debug("not recording this run: %s", exc)
         return result
@@ -159,15 +161,23 @@ def run(
 
 
 def _outputs(
-    update: FeedUpdate, files: Sequence[SideFile], site: Website, plan: Plan
+    update: FeedUpdate, files: Sequence[SideFile], site: Website, plan: Plan, storage: Storage
 ) -> RunOutputs:
-    """What a complete run built, as :mod:`dfl_audio.run_memo` records it."""
+    """What a complete run built, as :mod:`dfl_audio.run_memo` records it: each object as the
+    storage holds it (a site file gzip-encoded where stored so, as changed_files compares)."""
     side = ((item.key, item.size, item.sha256, item.md5) for item in files)
-    pages = (
-        (item.key, len(item.data), item.sha256, partial(_md5, item.data)) for item in site.files
-    )
+    pages = (_as_stored(storage, item, plan.pages.gzip) for item in site.files)
     stored = stored_files([*side, *pages], plan.inventory)
     return RunOutputs(update.new, stored, site.episode_pages, [item.key for item in site.files])
+
+
+def _as_stored(
+    storage: Storage, item: SiteFile, gzip: GzipDigests
+) -> tuple[str, int, str, Callable[[], str]]:
+    if compressed(storage, item.key):
+        packed = gzip.packed(item.data, item.sha256)
+        return item.key, packed.size, packed.sha256, partial(str, packed.md5)
+    return item.key, len(item.data), item.sha256, partial(_md5, item.data)
 
 
 def _md5(data: bytes) -> str:
@@ -334,7 +344,7 @@ def unpublish(
     state.site_assets = list(site.asset_keys)
     supersede(before, state, now)
     save_state(state_path, state)
-    site_written = store_site(storage, site, inventory)
+    site_written = store_site(storage, site, inventory, pages.gzip)
     feed = FeedWrite(RunOptions(), now, stored, update)
     result = _write_feed(project, show, storage, state, episodes, [], [], feed)
     result.site_written = site_written

@@ -131,6 +131,8 @@ def open_s3(location: str, settings: StorageSettings) -> S3Storage:
 class S3Storage:
     """Objects in ``bucket`` under ``prefix``; SHA-256 in metadata, verified after each put."""
 
+    keeps_content_encoding = True  # the site's pages and assets are stored gzip-encoded
+
     def __init__(
         self,
         client: S3Client,
@@ -181,7 +183,9 @@ class S3Storage:
                 action, key, meta, size, sha256, lambda: file_digest(path, "md5")
             ), True
 
-    def put_bytes(self, key: str, data: bytes) -> tuple[StoredObject, bool]:
+    def put_bytes(
+        self, key: str, data: bytes, *, content_encoding: str | None = None
+    ) -> tuple[StoredObject, bool]:
         full = self.full_key(key)
         action = f"Failed to upload {len(data)} bytes to {self.bucket}/{full}"
         sha256 = sha256_bytes(data)
@@ -190,10 +194,18 @@ class S3Storage:
             if same_content(existing, len(data), sha256):
                 assert existing is not None
                 return existing, False
-            self.client.put_object(Bucket=self.bucket, Key=full, Body=data, **_headers(key, sha256))
+            headers = _headers(key, sha256, content_encoding)
+            self.client.put_object(Bucket=self.bucket, Key=full, Body=data, **headers)
             meta = self._head(full)
             md5 = hashlib.md5(data).hexdigest()
-            return self._verify(action, key, meta, len(data), sha256, lambda: md5), True
+            stored = self._verify(action, key, meta, len(data), sha256, lambda: md5)
+            assert meta is not None  # _verify refuses a missing object
+            if content_encoding is not None and meta.get("ContentEncoding") != content_encoding:
+                raise StorageError(
+                    f"{action}: verification failed: Content-Encoding "
+                    f"{meta.get('ContentEncoding')}, expected {content_encoding}"
+                )
+            return stored, True
 
     def get(self, key: str) -> tuple[bytes, str] | None:
         full = self.full_key(key)
@@ -421,12 +433,15 @@ def _stored(key: str, meta: dict[str, Any]) -> StoredObject:
     )
 
 
-def _headers(key: str, sha256: str) -> dict[str, Any]:
-    return {
+def _headers(key: str, sha256: str, content_encoding: str | None = None) -> dict[str, Any]:
+    headers: dict[str, Any] = {
         "ContentType": content_type_for(key),
         "CacheControl": cache_control_for(key),
         "Metadata": {SHA256_META: sha256},
     }
+    if content_encoding is not None:
+        headers["ContentEncoding"] = content_encoding
+    return headers
 
 
 def _conditions(expected_etag: str | None) -> list[dict[str, Any]]:

@@ -10,6 +10,11 @@ files with.
 Only what a bucket would hold is served: no hidden names (the ``.dfl-index/`` sidecars, temp
 files), nothing a symlink leads to outside the folder, no key longer than S3 allows. A
 multi-range or malformed ``Range`` is ignored (200, whole file), as S3 does.
+
+The site's pages, sitemap and assets are stored plain in the folder (a folder keeps no
+headers: any static server can serve it) and S3 stores them gzip-encoded; the preview sends
+them gzip-encoded, rewritten first, when the request accepts gzip (``Vary: Accept-Encoding``),
+and plain otherwise. The feed, audio and transcripts always go as they are.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from dfl_audio.compression import GZIP, gzip_bytes, travels_compressed
 from dfl_audio.errors import ConfigError, StorageError
 from dfl_audio.fsutil import sha256_bytes
 from dfl_audio.mediatypes import cache_control_for, content_type_for
@@ -93,6 +99,13 @@ class PreviewApp:
             return self._send(request, BytesIO(page), key)
         return self._send(request, path, key)
 
+    def _encoded(self, request: Request, body: Path | BytesIO, key: str) -> Path | BytesIO:
+        """``body`` gzip-encoded when ``key`` travels so and the request accepts gzip."""
+        if not (travels_compressed(key) and accepts_gzip(request)):
+            return body
+        data = body.getvalue() if isinstance(body, BytesIO) else body.read_bytes()
+        return BytesIO(gzip_bytes(data))
+
     def file_for(self, key: str) -> Path | None:
         """The regular file a bucket would serve at ``key``, or None.
 
@@ -118,6 +131,8 @@ class PreviewApp:
         return path
 
     def _send(self, request: Request, body: Path | BytesIO, key: str) -> Response:
+        plain = body
+        body = self._encoded(request, body, key)
         response = send_file(
             body,
             _without_unusable_range(request.environ),
@@ -133,7 +148,19 @@ class PreviewApp:
         response.headers["Content-Type"] = content_type_for(key)
         response.headers["Cache-Control"] = cache_control_for(key)
         response.headers["Access-Control-Allow-Origin"] = "*"  # web players fetch transcripts
+        if travels_compressed(key):
+            response.vary.add("Accept-Encoding")
+            if body is not plain:
+                response.headers["Content-Encoding"] = GZIP
         return response
+
+
+def accepts_gzip(request: Request) -> bool:
+    """Does the request's ``Accept-Encoding`` allow gzip (``gzip``, ``x-gzip`` or ``*``, with
+    a quality above 0)? No header means identity only, as S3 and every server read it."""
+    named = {value.lower(): quality for value, quality in request.accept_encodings}
+    quality = max((named[name] for name in ("gzip", "x-gzip") if name in named), default=None)
+    return (quality if quality is not None else named.get("*", 0)) > 0
 
 
 def _without_unusable_range(environ: dict[str, Any]) -> dict[str, Any]:

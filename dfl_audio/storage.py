@@ -87,6 +87,8 @@ class LocalStorage:
     Files get the umask's mode (0644 by default): the folder is meant to be served as is.
     """
 
+    keeps_content_encoding = False  # files have no headers: the site is stored plain here
+
     def __init__(self, root: Path, stamps: StampCache | None = None) -> None:
         self.root = root
         self._stamps = stamps  # the sidecars' hashes from the last listing, if kept
@@ -140,8 +142,15 @@ class LocalStorage:
             _copy_atomic(path, target, progress, before_replace=self._accept(key, path, sha256))
             return self._finish(key, sha256, path.stat().st_size), True
 
-    def put_bytes(self, key: str, data: bytes) -> tuple[StoredObject, bool]:
+    def put_bytes(
+        self, key: str, data: bytes, *, content_encoding: str | None = None
+    ) -> tuple[StoredObject, bool]:
         target = self.path_for(key)
+        if content_encoding is not None:
+            raise StorageError(
+                f"Failed to write {target}: a folder cannot keep a Content-Encoding "
+                f"({content_encoding}); store the content plain"
+            )
         sha256 = sha256_bytes(data)
         with _wrap_os_errors(f"Failed to write {target}"):
             self._tidy()

@@ -35,6 +35,9 @@ class Storage(Protocol):
     """
 
     description: str  # "s3://bucket/prefix" or "local folder <path>/", for messages
+    # Does an object keep the Content-Encoding it was stored with, to send it with the bytes?
+    # S3 does; a folder cannot (any web server would send gzip bytes as they are).
+    keeps_content_encoding: bool
 
     def identity(self, *, create: bool) -> str:
         """Which storage this is, as the publish state records it: files listed for another
@@ -53,8 +56,12 @@ class Storage(Protocol):
         byte increments (negative when a retried part rewinds), from one thread at a time."""
         ...
 
-    def put_bytes(self, key: str, data: bytes) -> tuple[StoredObject, bool]:
-        """Like :meth:`put_file`, for small objects (chapters, transcripts, artwork)."""
+    def put_bytes(
+        self, key: str, data: bytes, *, content_encoding: str | None = None
+    ) -> tuple[StoredObject, bool]:
+        """Like :meth:`put_file`, for small objects (chapters, transcripts, artwork, pages).
+        ``content_encoding`` (only where :attr:`keeps_content_encoding`): ``data`` is encoded
+        so, and is served with that header; size and digests are of ``data`` as given."""
         ...
 
     def get(self, key: str) -> tuple[bytes, str] | None:

@@ -18,7 +18,8 @@ from dfl_audio.audio.bs1770 import KWeighting, gated_loudness, k_weighting_biqua
 from dfl_audio.audio.encode import GainCurve
 from dfl_audio.audio.filters import highpass
 from dfl_audio.audio.limiter import Limiter, limited_loudness
-from dfl_audio.audio.meter import ClipCounter, Meter, Profile, profile_of
+from dfl_audio.audio.meter import ClipCounter, LoudnessMeter, Meter, Profile, profile_of
+from dfl_audio.audio.parked import ParkedArray
 from dfl_audio.audio.produce import Program, solve_static_gain
 from dfl_audio.audio.truepeak import block_true_peaks
 
@@ -77,6 +78,24 @@ def test_meter_agrees_with_pyloudnorm(voice: np.ndarray, name: str) -> None:
     ours = _profile(frames, rate).integrated_lufs()
     reference = pyloudnorm.Meter(rate).integrated_loudness(frames)
     assert ours == pytest.approx(reference, abs=0.1)
+
+
+@pytest.mark.parametrize("name", ["noise stereo", "low + high tones 44.1k", "speech mono"])
+@pytest.mark.parametrize("chunk", [999, 65536])
+def test_loudness_meter_agrees_with_pyloudnorm_in_any_chunking(
+    voice: np.ndarray, name: str, chunk: int
+) -> None:
+    """The MP3 check's meter: loudness alone, the same figure as the full meter's."""
+    frames, rate = _signals(voice)[name]
+    meter = LoudnessMeter(rate, frames.shape[1])
+    for start in range(0, len(frames), chunk):
+        meter.feed(frames[start : start + chunk].astype(np.float32))
+    reference = pyloudnorm.Meter(rate).integrated_loudness(frames)
+    assert meter.integrated_lufs() == pytest.approx(reference, abs=0.1)
+    # the full meter counts a partial last 100 ms segment; this one, like ebur128, does not
+    assert meter.integrated_lufs() == pytest.approx(
+        _profile(frames, rate).integrated_lufs(), abs=0.05
+    )
 
 
 def test_meter_is_independent_of_chunking(voice: np.ndarray) -> None:
@@ -315,6 +334,24 @@ def test_gain_curve_is_linear_between_sub_block_centres_in_any_chunking(rate: in
         np.arange(n) + 0.5, (np.arange(len(gains)) + 0.5) * sub, 10 ** (gains / 20)
     )
     np.testing.assert_allclose(applied[:, 0], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("chunk", [441, 7777, 70560])
+def test_gain_curve_read_from_disk_a_window_at_a_time_matches_the_array(chunk: int) -> None:
+    rate, sub = 44100, 441
+    gains = (np.random.default_rng(5).standard_normal(500) * 3).astype(np.float32)
+    parked = ParkedArray(gains)
+    try:
+        n = len(gains) * sub + 300  # past the last knot: held flat
+        ones = np.ones((n, 1), np.float32)
+        in_memory, on_disk = GainCurve(gains, rate), GainCurve(parked, rate)
+        for start in range(0, n, chunk):
+            np.testing.assert_array_equal(
+                on_disk.apply(ones[start : start + chunk], start),
+                in_memory.apply(ones[start : start + chunk], start),
+            )
+    finally:
+        parked.close()
 
 
 def test_static_gain_lands_the_program_on_target_with_clips(voice: np.ndarray) -> None:

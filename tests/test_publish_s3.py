@@ -9,6 +9,7 @@ verified and deleted, and that the feed was written last.
 from __future__ import annotations
 
 import copy
+import gzip
 import hashlib
 import json
 import os
@@ -29,11 +30,13 @@ import pytest
 from click.testing import CliRunner, Result
 from lxml import etree
 from project_fixtures import REPO, SAMPLE_EPISODE, edit, project
-from s3_helpers import moto_server
+from s3_helpers import http_get, make_public, moto_server
 
+import dfl_audio.publish
 import dfl_audio.s3
 from dfl_audio import audio
 from dfl_audio.cli import cli
+from dfl_audio.compression import gzip_bytes
 from dfl_audio.episodes import Project
 from dfl_audio.s3 import S3Storage
 
@@ -101,8 +104,17 @@ class S3:
         )
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
-    def body(self, key: str) -> bytes:
+    def raw(self, key: str) -> bytes:
+        """The object's bytes as stored (the site's files: gzip-encoded)."""
         data: bytes = self.admin.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return data
+
+    def body(self, key: str) -> bytes:
+        """The content, as a client that decodes the Content-Encoding reads it."""
+        response = self.admin.get_object(Bucket=self.bucket, Key=key)
+        data: bytes = response["Body"].read()
+        if response.get("ContentEncoding") == "gzip":
+            return gzip.decompress(data)
         return data
 
     def exists(self, key: str) -> bool:
@@ -271,8 +283,10 @@ def test_publish_stores_everything_with_headers_and_writes_the_feed_last(
         assert head["ContentType"] == expected, key
         short = key.endswith(".xml") or key in SITE  # the feed, pages and sitemap
         assert head["CacheControl"] == (SHORT if short else IMMUTABLE), key
+        site = key in SITE or key.startswith("pod/assets/")  # travels gzipped; nothing else
+        assert head.get("ContentEncoding") == ("gzip" if site else None), key
         if not key.endswith(".xml"):  # content-addressed media carry their verified SHA-256
-            assert head["Metadata"]["sha256"] == hashlib.sha256(s3.body(key)).hexdigest()
+            assert head["Metadata"]["sha256"] == hashlib.sha256(s3.raw(key)).hexdigest()
 
     episode = feed_of(feed_bytes)["episodes"][0]
     enclosure = episode["enclosures"][0]
@@ -305,6 +319,36 @@ def test_republish_of_an_unchanged_episode_makes_zero_puts(project: Project, s3:
     assert s3.writes() == [] and s3.ops  # it did talk to the server: read the feed
     assert sorted(op for op, _ in s3.ops) == ["GetObject", "ListObjectsV2"]  # one of each
     assert s3.body("pod/interviews.xml") == feed_before
+
+
+def test_an_unchanged_feed_run_builds_nothing_and_a_lost_page_is_stored_again(
+    project: Project, s3: S3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dfl_audio.run_memo on S3, where pages are stored gzip-encoded: the recorded objects
+    are compared with the listing's ETags of the gzip bodies."""
+    built: list[bool] = []
+    real_run = dfl_audio.publish.run
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        result = real_run(*args, **kwargs)
+        built.append(result.built)
+        return result
+
+    monkeypatch.setattr(dfl_audio.publish, "run", recorded)
+    assert dfl(project, "publish", *s3.options()).exit_code == 0  # records what it built
+    s3.ops.clear()
+    assert dfl(project, "feed", *s3.options()).exit_code == 0
+    assert built == [True, False]
+    assert s3.writes() == []
+    assert sorted(op for op, _ in s3.ops) == ["GetObject", "ListObjectsV2"]
+    stored = s3.keys()
+    page = next(key for key in stored if key.startswith("pod/episodes/"))
+    s3.admin.delete_object(Bucket=s3.bucket, Key=page)
+    result = dfl(project, "feed", *s3.options())
+    assert result.exit_code == 0, result.output
+    assert built[-1] is True and [key for _, key in s3.writes()] == [page]
+    assert dfl(project, "feed", *s3.options()).exit_code == 0
+    assert built[-1] is False
 
 
 def _slow_enabled() -> bool:
@@ -727,3 +771,80 @@ def test_site_in_the_bucket_links_the_bucket_and_a_note_edit_rewrites_one_page_t
     assert [key for key in writes if "welcome" not in key] == ["pod/interviews.xml"]  # the
     # re-tagged MP3 and the page, then the feed; the show page's summary did not change
     assert b"This short trailer" in s3.body("pod/episodes/welcome.html")
+
+
+def test_the_site_travels_gzipped_and_clients_read_the_pages_as_reviewed(
+    project: Project, s3: S3
+) -> None:
+    """Pages, sitemap and assets are stored gzip-encoded (Content-Encoding: gzip), byte for
+    byte the deterministic gzip of the review copy; a client that decodes (urllib by hand,
+    requests by itself) reads the review copy. The feed and the transcripts stay plain."""
+    import requests
+
+    assert dfl(project, "publish", *s3.options()).exit_code == 0
+    make_public(s3.admin, s3.bucket)
+    keys = s3.keys()
+    site = sorted(SITE | {key for key in keys if key.startswith("pod/assets/")})
+    assert len(site) == 5
+    for key in site:
+        review = (project.site_dir / key.removeprefix("pod/")).read_bytes()
+        url = s3.public_url() + key.removeprefix("pod/")
+        status, body, headers = http_get(url, {"Accept-Encoding": "gzip"})
+        assert status == 200, url
+        assert headers["Content-Encoding"] == "gzip", url
+        stored_type = s3.admin.head_object(Bucket=s3.bucket, Key=key)["ContentType"]
+        assert headers["Content-Type"] == stored_type, url
+        assert body == gzip_bytes(review)  # mtime 0, fixed level: the same bytes every run
+        assert gzip.decompress(body) == review
+        assert len(body) < len(review)
+        decoded = requests.get(url, timeout=10)
+        assert decoded.status_code == 200 and decoded.content == review, url
+    plain = [key for key in keys if key not in site]
+    assert "pod/interviews.xml" in plain and any(k.endswith(".html") for k in plain)  # transcript
+    for key in plain:
+        status, body, headers = http_get(s3.public_url() + key.removeprefix("pod/"))
+        assert status == 200 and "Content-Encoding" not in headers, key
+        assert body == s3.raw(key)
+    assert s3.body("pod/interviews.xml") == (project.root / FEED).read_bytes()
+    for key in site:  # the review copy (feeds/site/) is the site plain, for git diff
+        assert not (project.site_dir / key.removeprefix("pod/")).read_bytes().startswith(b"\x1f")
+    assert (project.site_dir / "index.html").read_bytes().startswith(b"<!DOCTYPE html>")
+
+
+def test_unchanged_gzipped_site_makes_zero_puts_even_without_the_gzip_memo(
+    project: Project, s3: S3
+) -> None:
+    """The stored gzip bodies are recognised from the listing alone: with the remembered
+    digests, and after .dfl-audio/ is lost (every page compressed again, to the same bytes)."""
+    assert dfl(project, "publish", *s3.options()).exit_code == 0
+    memo = project.root / ".dfl-audio" / "site-gzip.json"
+    assert memo.is_file()
+    for remove in (False, True):
+        if remove:
+            memo.unlink()
+        s3.ops.clear()
+        result = dfl(project, "feed", *s3.options())
+        assert result.exit_code == 0, result.output
+        assert s3.writes() == [], (remove, s3.writes())
+    assert memo.is_file()  # remembered again
+
+
+def test_a_site_stored_plain_by_an_older_version_is_stored_gzipped_once(
+    project: Project, s3: S3
+) -> None:
+    """Objects written before the site travelled gzipped are replaced by their gzip form on
+    the next run (the listing shows other bytes), then left alone."""
+    assert dfl(project, "publish", *s3.options()).exit_code == 0
+    storage = S3Storage(s3.admin, s3.bucket, "pod")
+    for key in SITE:
+        storage.put_bytes(key.removeprefix("pod/"), s3.body(key))  # plain: no Content-Encoding
+    for key in SITE:
+        assert "ContentEncoding" not in s3.admin.head_object(Bucket=s3.bucket, Key=key)
+    s3.ops.clear()
+    assert dfl(project, "feed", *s3.options()).exit_code == 0
+    assert {key for _, key in s3.writes()} == SITE
+    for key in SITE:
+        assert s3.admin.head_object(Bucket=s3.bucket, Key=key)["ContentEncoding"] == "gzip"
+    s3.ops.clear()
+    assert dfl(project, "feed", *s3.options()).exit_code == 0
+    assert s3.writes() == []

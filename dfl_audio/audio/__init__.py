@@ -5,8 +5,9 @@ One job per module, in the order of the flow: :mod:`.probe` (stream facts, no de
 :mod:`.meter` over :mod:`.bs1770` and :mod:`.truepeak` (the 10 ms profile), :mod:`.measure`
 (the measure pass), :mod:`.leveler` (phrase gains), :mod:`.limiter` (the safety net),
 :mod:`.encode` (the streamed LAME encode and its MP3 check), :mod:`.produce` (plans the gains
-and runs the encode), :mod:`.assemble` (intros and outros with pydub). Every tuning constant
-lives in :mod:`.tuning`.
+and runs the encode; :mod:`.parked` and :mod:`.heap` keep its memory flat with length),
+:mod:`.assemble` (intros and outros with pydub). Every tuning constant lives in
+:mod:`.tuning`.
 """
 
 from __future__ import annotations

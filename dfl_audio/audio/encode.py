@@ -4,7 +4,7 @@ One streaming pass over the spool (or the WAV): every sample gets the gain of th
 curve at its time (linear interpolation between sub-block centres), the limiter catches what
 still reaches the ceiling, and the frames go straight into the MP3 encoder. The intro and
 outro clips go through the same limiter and encoder, before and after. While LAME writes, the
-growing MP3 is metered by ffmpeg's ``ebur128`` (:class:`Mp3Check`): its own true peak and
+growing MP3 is decoded and measured beside it (:class:`Mp3Check`): its own true peak and
 loudness are what the result reports, so the targets are checked on what listeners download.
 """
 
@@ -25,13 +25,16 @@ from dfl_audio.audio.arrays import Frames
 from dfl_audio.audio.blocks import interpolate_blocks
 from dfl_audio.audio.bs1770 import sub_block
 from dfl_audio.audio.limiter import Limiter
+from dfl_audio.audio.meter import LoudnessMeter
+from dfl_audio.audio.parked import ParkedArray
 
 Progress = Callable[[float], None]
 
 
 @dataclass(frozen=True)
 class Mp3Measure:
-    """The MP3 as ffmpeg's ``ebur128=peak=true`` reads it (0.1 dB resolution)."""
+    """The MP3's integrated loudness and true peak, as ffmpeg's ``ebur128=peak=true`` reads
+    them (its 192 kHz true peak exactly; the loudness within ~0.02 LU of its histogram)."""
 
     lufs: float
     true_peak_dbtp: float
@@ -67,7 +70,7 @@ class Format:
 
 def encode_pass(
     program: Iterable[Frames],
-    gain_db: npt.NDArray[np.floating[Any]],
+    gain_db: ParkedArray | npt.NDArray[np.floating[Any]],
     dst: Path,
     fmt: Format,
     ceiling: float,
@@ -87,7 +90,7 @@ def encode_pass(
         ffmpeg.encode_mp3(
             dst, sample_rate=rate, channels=channels, bitrate_kbps=fmt.bitrate_kbps
         ) as encoder,
-        Mp3Check(dst) as check,
+        Mp3Check(dst, fmt) as check,
     ):
 
         def push(frames: Frames) -> None:
@@ -114,42 +117,82 @@ def encode_pass(
 
 class GainCurve:
     """Per-sample gains from a 10 ms curve in dB: a straight line from each sub-block's centre
-    to the next, held flat before the first centre and after the last."""
+    to the next, held flat before the first centre and after the last.
 
-    def __init__(self, gain_db: npt.NDArray[np.floating[Any]], sample_rate: int) -> None:
-        self._linear = (10 ** (np.asarray(gain_db, dtype=np.float32) / 20)).astype(np.float32)
+    A parked curve is read a window at a time, so a three-hour episode costs the encoder no
+    more memory than a three-minute one.
+    """
+
+    def __init__(self, gain_db: ParkedArray | npt.NDArray[np.floating[Any]], sample_rate: int):
+        self._db = gain_db
         self._sub = sub_block(sample_rate)
 
     def apply(self, chunk: Frames, first: int) -> Frames:
         """``chunk`` (frames ``[first, first + n)`` of the program) with its gains applied."""
-        if len(chunk) == 0 or len(self._linear) == 0:
+        knots = len(self._db)
+        if len(chunk) == 0 or knots == 0:
             return chunk
-        gain = interpolate_blocks(self._linear, self._sub, first, len(chunk))
+        half = self._sub // 2
+        # the knots interpolate_blocks reaches for these frames, one either side
+        lo = min(max(0, (first - half) // self._sub), knots - 1)
+        hi = (first + len(chunk) - 1 - half) // self._sub + 2
+        window = self._read(lo, hi)
+        linear = (10 ** (np.asarray(window, dtype=np.float32) / 20)).astype(np.float32)
+        gain = interpolate_blocks(linear, self._sub, first - lo * self._sub, len(chunk))
         out: Frames = chunk * gain[:, None]
         return out
 
+    def _read(self, lo: int, hi: int) -> npt.NDArray[np.floating[Any]]:
+        if isinstance(self._db, ParkedArray):
+            return self._db.read(lo, hi)
+        return self._db[lo:hi]
+
 
 class Mp3Check:
-    """ffmpeg's ebur128 on the MP3 while LAME is still writing it: its true peak and loudness,
-    exactly what the judge reads, measured in C on the other core."""
+    """The MP3 measured while LAME is still writing it, on the other core: ffmpeg decodes it
+    once and reads its true peak exactly as ``ebur128=peak=true`` does; a thread here meters
+    the decoded frames' loudness (BS.1770, as ``ebur128``). What listeners download is what
+    the result reports."""
 
-    def __init__(self, dst: Path) -> None:
+    def __init__(self, dst: Path, fmt: Format) -> None:
         self._dst = dst
+        self._fmt = fmt
         self._written = threading.Event()
         self._stack = contextlib.ExitStack()
-        self._meter: ffmpeg.GrowingMeter | None = None
+        self._meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
+        self._decode: ffmpeg.GrowingDecode | None = None
+        self._thread = threading.Thread(target=self._measure, daemon=True)
+        self._failure: BaseException | None = None
 
     def __enter__(self) -> Mp3Check:
-        self._meter = self._stack.enter_context(ffmpeg.meter_growing(self._dst, self._written))
+        finished = self._written
+        self._decode = self._stack.enter_context(
+            ffmpeg.decode_growing(self._dst, finished, self._fmt.channels)
+        )
+        self._thread.start()
         return self
+
+    def _measure(self) -> None:
+        assert self._decode is not None
+        try:
+            for frames in self._decode.chunks(_CHECK_FRAMES):
+                self._meter.feed(frames)
+        except BaseException as exc:  # re-raised by result(), in the caller's thread
+            self._failure = exc
 
     def __exit__(self, *exc: object) -> None:
         self._written.set()  # on an error the encoder is gone: the follower reaches the end
         self._stack.close()
+        self._thread.join(timeout=10)
 
     def result(self) -> Mp3Measure:
         """The finished MP3's measure (call after the encoder has finished)."""
         self._written.set()
-        assert self._meter is not None
-        lufs, peak = self._meter.result()
-        return Mp3Measure(lufs, peak)
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        assert self._decode is not None
+        return Mp3Measure(self._meter.integrated_lufs(), self._decode.true_peak_dbtp())
+
+
+_CHECK_FRAMES = 1 << 15  # frames per read of the decoded MP3 (its float64 scratch: ~2 MB)

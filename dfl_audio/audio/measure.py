@@ -20,6 +20,7 @@ from dfl_audio import ffmpeg
 from dfl_audio.audio import tuning
 from dfl_audio.audio.bs1770 import ABSOLUTE_GATE_LUFS, lin_to_db
 from dfl_audio.audio.meter import ClipCounter, Meter, Profile
+from dfl_audio.audio.parked import ParkedArray
 from dfl_audio.audio.probe import AudioProbe
 from dfl_audio.audio.source import Conditioner, Spool, direct_wav, open_source
 from dfl_audio.errors import AudioError
@@ -34,40 +35,88 @@ Progress = Callable[[float], None]
 class Measurement:
     """What the one decode of the source found, at the output rate and channel count.
 
+    The 10 ms profile is parked on disk (:meth:`profile` reads it back when the gains are
+    planned), so nothing that grows with the episode stays in memory through the encode.
     ``spool`` holds the conditioned frames for the encode pass (None when the source is a WAV
-    at the output rate, read again instead); close it with :meth:`close`.
+    at the output rate, read again instead); close both with :meth:`close`.
     """
 
-    profile: Profile
+    sample_rate: int
+    channels: int
+    frames: int
+    true_peak: float  # linear, 4x oversampled
+    sample_peak: float
+    integrated_lufs: float
+    leading_silence: float
+    trailing_silence: float
     clipped_samples: int
     warnings: tuple[str, ...]
+    energy: ParkedArray = field(compare=False, repr=False)
+    peak: ParkedArray = field(compare=False, repr=False)
     spool: Spool | None = field(default=None, compare=False, repr=False)
+    folder: Path | None = field(default=None, compare=False, repr=False)  # for parked arrays
 
-    @property
-    def integrated_lufs(self) -> float:
-        return self.profile.integrated_lufs()
+    @classmethod
+    def of(
+        cls,
+        profile: Profile,
+        clipped: int,
+        warnings: tuple[str, ...],
+        spool: Spool | None,
+        folder: Path | None,
+    ) -> Measurement:
+        """Summarise ``profile`` and park its arrays in ``folder``."""
+        lead, trail = profile.edge_silence()
+        energy = ParkedArray(profile.energy, folder)
+        try:
+            peak = ParkedArray(profile.peak, folder)
+        except BaseException:
+            energy.close()
+            raise
+        return cls(
+            sample_rate=profile.sample_rate,
+            channels=profile.channels,
+            frames=profile.frames,
+            true_peak=profile.true_peak,
+            sample_peak=profile.sample_peak,
+            integrated_lufs=profile.integrated_lufs(),
+            leading_silence=lead,
+            trailing_silence=trail,
+            clipped_samples=clipped,
+            warnings=warnings,
+            energy=energy,
+            peak=peak,
+            spool=spool,
+            folder=folder,
+        )
+
+    def profile(self) -> Profile:
+        """The 10 ms profile, read back from disk (fresh arrays, the caller's to keep)."""
+        return Profile(
+            sample_rate=self.sample_rate,
+            channels=self.channels,
+            frames=self.frames,
+            energy=self.energy.read(),
+            peak=self.peak.read(),
+            true_peak=self.true_peak,
+            sample_peak=self.sample_peak,
+        )
 
     @property
     def true_peak_dbtp(self) -> float:
-        return lin_to_db(self.profile.true_peak)
+        return lin_to_db(self.true_peak)
 
     @property
     def sample_peak_dbfs(self) -> float:
-        return lin_to_db(self.profile.sample_peak)
+        return lin_to_db(self.sample_peak)
 
     @property
     def duration(self) -> float:
-        return self.profile.duration
-
-    @property
-    def leading_silence(self) -> float:
-        return self.profile.edge_silence()[0]
-
-    @property
-    def trailing_silence(self) -> float:
-        return self.profile.edge_silence()[1]
+        return self.frames / self.sample_rate
 
     def close(self) -> None:
+        self.energy.close()
+        self.peak.close()
         if self.spool is not None:
             self.spool.close()
 
@@ -114,12 +163,14 @@ def measure(
             )
         if profile.integrated_lufs() < ABSOLUTE_GATE_LUFS:
             raise AudioError("silent: integrated loudness is below -70 LUFS", path)
+        warnings = _warnings(
+            profile, clips.count, min(max(probe.channels, 1), 2) * probe.sample_rate
+        )
+        return Measurement.of(profile, clips.count, warnings, spool, workdir)
     except BaseException:
         if spool is not None:
             spool.close()
         raise
-    warnings = _warnings(profile, clips.count, min(max(probe.channels, 1), 2) * probe.sample_rate)
-    return Measurement(profile, clips.count, warnings, spool)
 
 
 def check_decode(

@@ -19,6 +19,7 @@ from dfl_audio.audio.bs1770 import (
     BLOCKS_PER_SECOND,
     LUFS_OFFSET,
     KWeighting,
+    gated_loudness,
     segments_from_subblocks,
     sub_block,
     subblock_loudness,
@@ -117,6 +118,30 @@ class Meter:
         )
 
 
+class LoudnessMeter:
+    """Integrated loudness alone (BS.1770: K-weighting, 100 ms segments, gating) of frames fed
+    in any chunking: the MP3 check's meter, with no profile and no peaks to keep."""
+
+    def __init__(self, sample_rate: int, channels: int) -> None:
+        self._weighting = KWeighting(sample_rate, channels)
+        self._segment = sub_block(sample_rate) * 10
+        self._rest = np.zeros((0, channels), dtype=np.float32)
+        self._energy: list[FloatArray] = []
+
+    def feed(self, frames: Frames) -> None:
+        data = np.concatenate([self._rest, frames]) if len(self._rest) else frames
+        usable = len(data) - len(data) % self._segment
+        self._rest = np.array(data[usable:], dtype=np.float32)
+        if usable:
+            weighted = self._weighting.process(np.asarray(data[:usable], dtype=np.float32))
+            squares = np.einsum("ij,ij->i", weighted, weighted, dtype=np.float64)
+            self._energy.append(squares.reshape(-1, self._segment).mean(axis=1))
+
+    def integrated_lufs(self) -> float:
+        """The loudness of everything fed (a partial last segment does not count)."""
+        return gated_loudness(np.concatenate(self._energy)) if self._energy else -math.inf
+
+
 class ClipCounter:
     """Counts clipped samples: at or over :data:`tuning.CLIP_LEVEL` twice in a row."""
 
@@ -128,11 +153,12 @@ class ClipCounter:
     def feed(self, frames: Frames) -> None:
         if not len(frames):
             return
-        hot = np.abs(frames) >= tuning.CLIP_LEVEL
         previous = self._previous[: frames.shape[1]]
-        if not hot.any():
+        # two reductions without a temporary: most chunks of most recordings never clip
+        if frames.max() < tuning.CLIP_LEVEL and frames.min() > -tuning.CLIP_LEVEL:
             previous[:] = False
             return
+        hot = np.abs(frames) >= tuning.CLIP_LEVEL
         pairs = hot[1:] & hot[:-1]
         self.count += int(pairs.sum()) + int((hot[0] & previous).sum())
         previous[:] = hot[-1]

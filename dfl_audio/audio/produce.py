@@ -23,10 +23,12 @@ from dfl_audio.audio import leveler, tuning
 from dfl_audio.audio.arrays import F32Array, FloatArray, Frames
 from dfl_audio.audio.bs1770 import db_to_lin, lin_to_db, subblock_loudness
 from dfl_audio.audio.encode import Format, PassResult, Progress, encode_pass
+from dfl_audio.audio.heap import release_free_memory
 from dfl_audio.audio.leveler import LevelerPlan
 from dfl_audio.audio.limiter import limited_loudness
 from dfl_audio.audio.measure import Measurement, one_blas_thread
 from dfl_audio.audio.meter import Profile, profile_of
+from dfl_audio.audio.parked import ParkedArray
 from dfl_audio.audio.probe import AudioProbe
 from dfl_audio.audio.source import conditioned_chunks
 from dfl_audio.models import AudioSettings
@@ -131,6 +133,44 @@ def _bisect(func: Callable[[float], float], target: float, low: float, high: flo
     return (low + high) / 2
 
 
+@dataclass(frozen=True)
+class GainPlan:
+    """What one encode needs from the planning: the static gain, the interview's gain curve
+    parked on disk (read a window at a time while encoding), and what is reported after."""
+
+    static_db: float
+    predicted_lufs: float  # of the PCM the encoder gets, limiter included
+    curve: ParkedArray  # dB per 10 ms on the interview: leveler + static gain
+    leveler_range_db: tuple[float, float]
+    speech_seconds: float
+
+
+def plan_gains(
+    measurement: Measurement,
+    settings: AudioSettings,
+    clips: list[Profile | None],
+    target: float,
+    ceiling: float,
+) -> GainPlan:
+    """Level the measured profile and solve the static gain that lands ``target`` under
+    ``ceiling``. The profile, the leveler's plan and the solver's arrays live only here:
+    what the encode keeps is the parked curve (memory stays flat however long the episode)."""
+    main = measurement.profile()
+    plan = leveler.plan(main.energy) if settings.leveler else leveler.flat(len(main.energy))
+    program = Program.of(main, plan, clips)
+    static_db = solve_static_gain(program, target, ceiling)
+    gains = GainPlan(
+        static_db=static_db,
+        predicted_lufs=program.loudness(static_db, ceiling),
+        curve=ParkedArray(program.interview_gains(static_db), measurement.folder),
+        leveler_range_db=plan.range_db(),
+        speech_seconds=plan.speech_seconds,
+    )
+    del main, plan, program
+    release_free_memory()
+    return gains
+
+
 def normalize_to_mp3(
     path: Path,
     dst: Path,
@@ -146,33 +186,35 @@ def normalize_to_mp3(
     fmt = Format(settings.sample_rate, settings.channels, settings.bitrate)
     codec_db = ffmpeg.mp3_level_offset(fmt.sample_rate, fmt.channels, fmt.bitrate_kbps)
     target = settings.loudness - codec_db  # what the PCM must measure for the MP3 to hit it
-    main = measurement.profile
-    plan = leveler.plan(main.energy) if settings.leveler else leveler.flat(len(main.energy))
     clips = [profile_of(c, fmt.sample_rate) if c is not None else None for c in (intro, outro)]
-    program = Program.of(main, plan, clips)
-    margin = tuning.mp3_margin_db(fmt.channels, fmt.bitrate_kbps, main.duration)
-    static_db = solve_static_gain(program, target, db_to_lin(settings.true_peak - margin))
+    margin = tuning.mp3_margin_db(fmt.channels, fmt.bitrate_kbps, measurement.duration)
+    ceiling = db_to_lin(settings.true_peak - margin)
+    gains = plan_gains(measurement, settings, clips, target, ceiling)
     passes = loud_again = peak_again = 0
     while True:
-        ceiling = db_to_lin(settings.true_peak - margin)
         with one_blas_thread():
-            done = encode_pass(
-                conditioned_chunks(path, probe, fmt.sample_rate, fmt.channels, measurement.spool),
-                program.interview_gains(static_db),
-                dst,
-                fmt,
-                ceiling,
-                intro=intro,
-                outro=outro,
-                progress=progress,
-            )
+            try:
+                done = encode_pass(
+                    conditioned_chunks(
+                        path, probe, fmt.sample_rate, fmt.channels, measurement.spool
+                    ),
+                    gains.curve,
+                    dst,
+                    fmt,
+                    ceiling,
+                    intro=intro,
+                    outro=outro,
+                    progress=progress,
+                )
+            finally:
+                gains.curve.close()
         passes += 1
         log.debug(
             "%s: pass %d at %+.2f dB: predicted %.2f LUFS, MP3 %.2f LUFS %.2f dBTP",
             path,
             passes,
-            static_db,
-            program.loudness(static_db, ceiling) + codec_db,
+            gains.static_db,
+            gains.predicted_lufs + codec_db,
             done.mp3_lufs,
             done.mp3_true_peak_dbtp,
         )
@@ -181,7 +223,8 @@ def normalize_to_mp3(
         if over > 0 and peak_again < tuning.MAX_GUARD_REENCODES:
             peak_again += 1
             margin += over + tuning.GUARD_SAFETY_DB
-            static_db = solve_static_gain(program, target, db_to_lin(settings.true_peak - margin))
+            ceiling = db_to_lin(settings.true_peak - margin)
+            gains = plan_gains(measurement, settings, clips, target, ceiling)
             log.info(
                 "%s: MP3 peaks at %.2f dBTP; encoding again %.2f dB under the ceiling",
                 path,
@@ -189,7 +232,7 @@ def normalize_to_mp3(
                 margin,
             )
             continue
-        reachable = program.loudness(static_db, ceiling) > target - tuning.LOUDNESS_TOLERANCE_LU
+        reachable = gains.predicted_lufs > target - tuning.LOUDNESS_TOLERANCE_LU
         if (
             abs(missed) > tuning.LOUDNESS_TOLERANCE_LU
             and loud_again < tuning.MAX_LOUDNESS_REENCODES
@@ -197,9 +240,12 @@ def normalize_to_mp3(
         ):
             loud_again += 1
             target += missed  # the model was off by this much: aim that much further
-            static_db = solve_static_gain(program, target, ceiling)
+            gains = plan_gains(measurement, settings, clips, target, ceiling)
             log.info(
-                "%s: MP3 at %.2f LUFS; encoding again at %+.2f dB", path, done.mp3_lufs, static_db
+                "%s: MP3 at %.2f LUFS; encoding again at %+.2f dB",
+                path,
+                done.mp3_lufs,
+                gains.static_db,
             )
             continue
         break
@@ -208,8 +254,7 @@ def normalize_to_mp3(
         fmt,
         settings,
         done,
-        plan,
-        static_db,
+        gains,
         margin,
         codec_db,
         (passes, loud_again, peak_again),
@@ -223,16 +268,15 @@ def _result(
     fmt: Format,
     settings: AudioSettings,
     done: PassResult,
-    plan: LevelerPlan,
-    static_db: float,
+    gains: GainPlan,
     margin: float,
     codec_db: float,
     counts: tuple[int, int, int],
     intro: Frames | None,
     outro: Frames | None,
 ) -> EncodeResult:
-    low, high = plan.range_db()
-    speech_frames = max(1.0, plan.speech_seconds * fmt.sample_rate)
+    low, high = gains.leveler_range_db
+    speech_frames = max(1.0, gains.speech_seconds * fmt.sample_rate)
     if not settings.leveler:
         speech_frames = max(1.0, float(done.frames))
     warnings: tuple[str, ...] = ()
@@ -251,7 +295,7 @@ def _result(
     return EncodeResult(
         path=dst,
         duration=done.frames / fmt.sample_rate,
-        gain_db=static_db,
+        gain_db=gains.static_db,
         output_lufs=done.mp3_lufs,
         output_true_peak_dbtp=done.mp3_true_peak_dbtp,
         pcm_true_peak_dbtp=lin_to_db(done.pcm_true_peak),
@@ -259,7 +303,7 @@ def _result(
             enabled=settings.leveler,
             min_gain_db=low,
             max_gain_db=high,
-            speech_seconds=plan.speech_seconds,
+            speech_seconds=gains.speech_seconds,
         ),
         limiter=LimiterStats(
             max_reduction_db=-lin_to_db(done.limiter_min_gain) if done.limiter_min_gain else 0.0,

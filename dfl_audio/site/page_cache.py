@@ -19,6 +19,7 @@ from typing import Any
 
 from dfl_audio.cache_file import load_entries, save_entries
 from dfl_audio.episodes import Project
+from dfl_audio.site.gzip_digests import GzipDigests
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class PageCache:
         self.entries: dict[str, Any] = load_entries(index, FORMAT)
         self.fresh: dict[tuple[str, str], bytes] = {}  # rendered by this run
         self.read_back: set[str] = set()  # pages whose review copy is already these bytes
+        self.gzip = GzipDigests(index.with_name("site-gzip.json"))  # where S3 stores them so
 
     def keep(self, key: str, digest: str, data: bytes) -> None:
         """A page this run rendered: a second build in the same run (after encoding) reuses it."""

@@ -6,6 +6,10 @@ nothing), and the page of an episode that left the feed is deleted after the fee
 pointing at it. Only pages of episodes this repository knows are ever deleted: another
 publisher's pages in the same bucket are left alone. ``feeds/site/`` gets the same files,
 for review (and ``git diff``), as ``feeds/<feed>`` gets the feed.
+
+Where the storage keeps a ``Content-Encoding`` (S3), pages, sitemap and assets are stored
+gzip-encoded (:mod:`dfl_audio.compression`): the listing is then compared with the gzip body
+this run would store. A folder (and ``feeds/site/``) holds them plain.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
+from dfl_audio.compression import GZIP, gzip_bytes, travels_compressed
 from dfl_audio.fsutil import atomic_write_bytes
 from dfl_audio.models import Episode
 from dfl_audio.site.build import Website
+from dfl_audio.site.gzip_digests import GzipDigests
 from dfl_audio.site.page_cache import PageCache
 from dfl_audio.site.urls import EPISODE_PAGES, slug_of_episode_file, slug_of_page
 from dfl_audio.state import PublishState
@@ -26,13 +32,28 @@ from dfl_audio.storage_base import Storage
 from dfl_audio.storage_check import Inventory, holds
 
 
-def changed_files(site: Website, inventory: Inventory) -> list[str]:
-    """Keys of the site's files the storage does not hold with these bytes."""
-    return [
-        item.key
-        for item in site.files
-        if not holds(inventory.get(item.key), len(item.data), item.sha256, partial(_md5, item.data))
-    ]
+def changed_files(
+    site: Website, inventory: Inventory, storage: Storage, digests: GzipDigests | None = None
+) -> list[str]:
+    """Keys of the site's files the storage does not hold with these bytes (gzip-encoded
+    where it stores them so); ``digests`` remembers the gzip bodies' between runs."""
+    digests = digests or GzipDigests()
+    changed = []
+    for item in site.files:
+        found = inventory.get(item.key)
+        if compressed(storage, item.key):
+            packed = digests.packed(item.data, item.sha256)
+            held = holds(found, packed.size, packed.sha256, partial(str, packed.md5))
+        else:
+            held = holds(found, len(item.data), item.sha256, partial(_md5, item.data))
+        if not held:
+            changed.append(item.key)
+    return changed
+
+
+def compressed(storage: Storage, key: str) -> bool:
+    """Is ``key`` stored gzip-encoded in ``storage``?"""
+    return storage.keeps_content_encoding and travels_compressed(key)
 
 
 def _md5(data: bytes) -> str:
@@ -40,13 +61,21 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def store_site(storage: Storage, site: Website, inventory: Inventory) -> list[str]:
+def store_site(
+    storage: Storage, site: Website, inventory: Inventory, digests: GzipDigests | None = None
+) -> list[str]:
     """Write what changed, in the site's order (assets, episode pages, show page, sitemap);
     returns the keys written."""
-    changed = set(changed_files(site, inventory))
+    changed = set(changed_files(site, inventory, storage, digests))
     for item in site.files:
-        if item.key in changed:
+        if item.key not in changed:
+            continue
+        if compressed(storage, item.key):
+            storage.put_bytes(item.key, gzip_bytes(item.data), content_encoding=GZIP)
+        else:
             storage.put_bytes(item.key, item.data)
+    if digests is not None:
+        digests.save()
     return [item.key for item in site.files if item.key in changed]
 
 

@@ -14,8 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from audio_fixtures import export, speech
+from audio_fixtures import export, run_ffmpeg, speech
 from click.testing import CliRunner
+from hour_transcript import SECONDS as HOUR
+from hour_transcript import hour_vtt
 from project_fixtures import REPO, SAMPLE_EPISODE
 
 from dfl_audio.cli import cli
@@ -25,6 +27,7 @@ from dfl_audio.preview import site_for
 from dfl_audio.serve import start
 
 SECONDS = 40.0
+HOUR_AUDIO = "episodes/audio/hour.wav"
 CUE_SECONDS = 2.5
 CHAPTERS = """chapters:
   - start: "0:00"
@@ -100,5 +103,36 @@ def serve_site(folder: Path) -> Iterator[SiteUrls]:
     server, base = start(site_for(project, Overrides(None, None)), port=0)
     try:
         yield SiteUrls(show=base, episode=base + "episodes/welcome.html")
+    finally:
+        server.shutdown()
+
+
+def make_hour_project(root: Path) -> Project:
+    """The shipped show, its sample episode an hour long with an hour's transcript (600 cues):
+    the size of every real DFL interview. The audio is the sample clip looped, as 8 kHz WAV
+    (quick to make; publish encodes it as any source)."""
+    shutil.copytree(REPO / "episodes", root / "episodes")
+    (root / "feeds").mkdir()
+    clip = root / "episodes" / "audio" / "sample-clip.mp3"
+    looped = root / HOUR_AUDIO
+    seconds = str(HOUR + 20)  # the transcript ends just before the hour
+    run_ffmpeg("-stream_loop", "-1", "-i", str(clip), "-t", seconds, "-ac", "1", "-ar", "8000",
+               "-c:a", "pcm_s16le", str(looped))  # fmt: skip
+    (root / "episodes" / "audio" / "sample-clip.vtt").write_text(hour_vtt(), encoding="utf-8")
+    episode = root / SAMPLE_EPISODE
+    text = episode.read_text(encoding="utf-8")
+    episode.write_text(text.replace("episodes/audio/sample-clip.mp3", HOUR_AUDIO), encoding="utf-8")
+    return Project(root)
+
+
+@contextmanager
+def serve_hour_site(folder: Path) -> Iterator[str]:
+    """Publish the hour-long episode with the CLI, serve it; yields its page's URL."""
+    project = make_hour_project(folder)
+    result = CliRunner().invoke(cli, ["--root", str(folder), "--quiet", "publish"])
+    assert result.exit_code == 0, result.output
+    server, base = start(site_for(project, Overrides(None, None)), port=0)
+    try:
+        yield base + "episodes/welcome.html"
     finally:
         server.shutdown()

@@ -8,6 +8,7 @@ and runs last in this module (see the stall notes in conftest.py).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -117,6 +118,12 @@ def test_published_feed_and_audio_are_served_anonymously_and_re_publish_writes_n
     assert {base + "index.html", base + "episodes/welcome.html"} <= linked
     for url in linked:
         assert http_get(url)[0] == 200, url
+    for key in ("index.html", "episodes/welcome.html", "sitemap.xml"):  # the site travels gzipped
+        status, body, headers = http_get(base + key, {"Accept-Encoding": "gzip"})
+        assert status == 200 and headers["Content-Encoding"] == "gzip", key
+        assert gzip.decompress(body) == (project.root / "feeds/site" / key).read_bytes(), key
+    _, _, feed_headers = http_get(base + "interviews.xml", {"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in feed_headers  # podcast apps get the feed as it is
 
     client = make_client(StorageSettings(addressing_style="path"))
     calls = count_calls(client)
