@@ -7,8 +7,12 @@ be written (a read-only checkout, a file where the folder should be) only makes 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +46,26 @@ def save_entries(path: Path, fmt: int, entries: dict[str, Any]) -> None:
         atomic_write_bytes(path, json.dumps(document, separators=(",", ":")).encode())
     except (OSError, FileAccessError) as exc:
         log.debug("cannot write %s: %s", path, exc)
+
+
+@functools.cache
+def package_digest() -> str:
+    """dfl-audio's own code, templates and assets: a cache of anything rendered from them is
+    stale after any change, even one that kept the version number (a checkout, an edit)."""
+    digest = hashlib.sha256(__version__.encode())
+    for path in _package_files(resources.files("dfl_audio")):
+        digest.update(b"\0" + path.encode() + b"\0")
+        digest.update(resources.files("dfl_audio").joinpath(path).read_bytes())
+    return digest.hexdigest()
+
+
+def _package_files(folder: Traversable, prefix: str = "") -> list[str]:
+    """Every file of the package but compiled bytecode, by path, sorted."""
+    found: list[str] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                found += _package_files(entry, f"{prefix}{entry.name}/")
+        elif not entry.name.endswith((".pyc", ".pyo")):
+            found.append(prefix + entry.name)
+    return found

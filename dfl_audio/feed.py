@@ -8,6 +8,7 @@ output, so a publish that changes nothing uploads nothing. feedgen builds the RS
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -16,17 +17,9 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from dfl_audio.errors import FeedError
-from dfl_audio.feed_ext import (
-    EXTENSION_NAME,
-    PodcastEntryExtension,
-    PodcastExtension,
-    channel_tags,
-    item_tags,
-)
 from dfl_audio.fsutil import sha256_bytes
 from dfl_audio.models import Chapter, Show, is_remote_image
 from dfl_audio.notes import with_chapters_html, with_chapters_text
@@ -95,7 +88,17 @@ def _check_unique_guids(items: Sequence[FeedItem]) -> None:
 
 
 def _channel(show: Show, image_url: str, last_build: datetime | None) -> Any:
-    """The feedgen generator with the channel set and our extension registered."""
+    """The feedgen generator with the channel set and our extension registered (feedgen is
+    imported here: a run whose feed comes from the run or feed memo renders nothing)."""
+    from feedgen.feed import FeedGenerator
+
+    from dfl_audio.feed_ext import (
+        EXTENSION_NAME,
+        PodcastEntryExtension,
+        PodcastExtension,
+        channel_tags,
+    )
+
     generator = FeedGenerator()
     generator.register_extension(
         EXTENSION_NAME, PodcastExtension, PodcastEntryExtension, atom=False
@@ -121,6 +124,8 @@ def _channel(show: Show, image_url: str, last_build: datetime | None) -> Any:
 
 def _add_item(generator: Any, show: Show, item: FeedItem) -> None:
     """One ``<item>``: RSS core through feedgen, the rest through the extension."""
+    from dfl_audio.feed_ext import EXTENSION_NAME, item_tags
+
     meta = item.episode.meta
     entry = generator.add_entry(order="append")
     entry.title(meta.title)
@@ -221,6 +226,13 @@ def check_feed(xml: bytes) -> etree._Element:
 
 def summarize_feed(xml: bytes) -> dict[str, FeedEntrySummary]:
     """GUID → summary for every item of a feed we wrote, in document order."""
+    return dict(_summaries(xml))
+
+
+@functools.lru_cache(maxsize=4)
+def _summaries(xml: bytes) -> dict[str, FeedEntrySummary]:
+    """Parsed once per run for the same bytes: a run that re-tags diffs the stored feed
+    twice (the plan, then the feed it writes)."""
     channel = check_feed(xml)
     summaries: dict[str, FeedEntrySummary] = {}
     for element in channel.iterfind("item"):

@@ -7,9 +7,11 @@ come from this one place.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from dfl_audio.feed import render_feed
+from dfl_audio.feed_memo import FeedMemo, render_inputs_digest
 from dfl_audio.models import Episode, Show, shifted_episode
 from dfl_audio.records import FeedItem, TranscriptLink
 from dfl_audio.site.urls import episode_page_url
@@ -72,8 +74,46 @@ def last_build(items: Sequence[FeedItem], state: PublishState) -> datetime | Non
     return max(stamps) if stamps else None
 
 
-def render(show: Show, episodes: Sequence[Episode], state: PublishState, now: datetime) -> bytes:
-    """The feed these episodes and this state produce."""
+@dataclass(frozen=True)
+class FeedParts:
+    """What the feed is rendered from: its items (the site's pages show the same ones, worked
+    out once a run), the show's image and the build date."""
+
+    items: list[FeedItem]
+    image_url: str
+    last_build: datetime | None
+
+
+def feed_parts(
+    show: Show, episodes: Sequence[Episode], state: PublishState, now: datetime
+) -> FeedParts:
     items = feed_items(show, episodes, state, now)
     image_url = show.public_url + (state.show_artwork_key or show.artwork)
-    return render_feed(show, items, image_url=image_url, last_build=last_build(items, state))
+    return FeedParts(items, image_url, last_build(items, state))
+
+
+def render_parts(show: Show, parts: FeedParts, memo: FeedMemo | None = None) -> bytes:
+    """The feed of ``parts``; from ``memo`` when it was rendered from exactly these before."""
+    if memo is None:
+        return _render_feed(show, parts)
+    inputs = render_inputs_digest(show, parts.items, parts.image_url, parts.last_build)
+    feed = memo.get(inputs)
+    if feed is None:
+        feed = _render_feed(show, parts)
+        memo.keep(inputs, feed)
+    return feed
+
+
+def _render_feed(show: Show, parts: FeedParts) -> bytes:
+    return render_feed(show, parts.items, image_url=parts.image_url, last_build=parts.last_build)
+
+
+def render(
+    show: Show,
+    episodes: Sequence[Episode],
+    state: PublishState,
+    now: datetime,
+    memo: FeedMemo | None = None,
+) -> bytes:
+    """The feed these episodes and this state produce."""
+    return render_parts(show, feed_parts(show, episodes, state, now), memo)

@@ -11,18 +11,29 @@ Overcast, Pocket Casts and AntennaPod turn into a link that seeks there.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Sequence
-
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from typing import TYPE_CHECKING
 
 from dfl_audio.models import Chapter, Link
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "typographer": False})
-# For plain text, raw HTML must be recognised as HTML to be left out.
-_MARKDOWN_HTML = MarkdownIt("commonmark", {"html": True, "typographer": False})
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
+
+@functools.cache
+def _markdown(*, raw_html: bool) -> MarkdownIt:
+    """CommonMark, made on first use: a run whose episode files all come from the parse
+    cache renders no notes and need not import markdown-it. HTML output leaves raw HTML
+    out; for plain text, raw HTML must be recognised as HTML (``raw_html``) to be left out."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": raw_html, "typographer": False})
+
+
 _SCRIPT_OPEN = re.compile(r"<(script|style)\b", re.I)
 _SCRIPT_CLOSE = re.compile(r"</(script|style)\s*>", re.I)
 _UNSEEN = ("script", "style", "template", "textarea", "title")  # raw text, not page text
@@ -36,9 +47,9 @@ def render_html(markdown: str, links: Sequence[Link] = ()) -> str:
     >>> render_html("Hi *there* & <you>")
     '<p>Hi <em>there</em> &amp; &lt;you&gt;</p>\\n'
     """
-    html = str(_MARKDOWN.render(markdown))
+    html = str(_markdown(raw_html=False).render(markdown))
     if links:
-        html += _MARKDOWN.render("Links:\n\n" + _links_markdown(links))
+        html += _markdown(raw_html=False).render("Links:\n\n" + _links_markdown(links))
     return html
 
 
@@ -52,7 +63,7 @@ def render_text(markdown: str, links: Sequence[Link] = ()) -> str:
     """
     source = markdown + ("\n\nLinks:\n\n" + _links_markdown(links) if links else "")
     out: list[str] = []
-    for token in _MARKDOWN_HTML.parse(source):
+    for token in _markdown(raw_html=True).parse(source):
         out.append(_block_text(token))
     text = "".join(out)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())

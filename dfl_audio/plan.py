@@ -32,17 +32,19 @@ from dfl_audio.errors import (
     StorageError,
 )
 from dfl_audio.feed import FeedDiff, check_feed, diff_feeds, merge_foreign_items
-from dfl_audio.feed_build import render
+from dfl_audio.feed_build import FeedParts, feed_parts, render_parts
+from dfl_audio.feed_memo import FeedMemo
 from dfl_audio.fsutil import sha256_file
 from dfl_audio.gc import GRACE
 from dfl_audio.models import Episode, Show
 from dfl_audio.records import Published
 from dfl_audio.refusals import recording_problems
+from dfl_audio.run_memo import fingerprint, nothing_to_do, run_inputs
 from dfl_audio.side_files import SideFile, side_files
 from dfl_audio.site.build import Website, build_site
 from dfl_audio.site.page_cache import PageCache, page_cache
 from dfl_audio.site.urls import SHOW_PAGE
-from dfl_audio.state import PublishState, load_state
+from dfl_audio.state import PublishState, read_state
 from dfl_audio.storage_base import Storage, StoredObject, check_key
 from dfl_audio.storage_check import audio_damage
 from dfl_audio.validate import late_transcript_problems
@@ -86,6 +88,7 @@ class FeedUpdate:
     stored: bool
     diff: FeedDiff
     unreadable: str | None = None  # why the old feed could not be read (``--rebuild-feed``)
+    parts: FeedParts | None = None  # what ours was rendered from (the site shows its items)
 
 
 @dataclass
@@ -102,6 +105,23 @@ class Plan:
     feed: FeedUpdate  # the feed as it will be once every planned encode is done
     site: Website  # the site that feed goes with (exact when nothing is encoded)
     pages: PageCache  # its episode pages, for building it again after encoding
+    inputs: str = ""  # the digest of what side files, feed and site are made from (run_memo)
+
+
+@dataclass
+class Unchanged:
+    """A run whose inputs are the ones the last complete run recorded, with everything they
+    came to still in place (:mod:`dfl_audio.run_memo`): nothing to build, nothing to write."""
+
+    state: PublishState  # as loaded (with the plan's refreshed source stamps)
+    inventory: dict[str, StoredObject]
+    stored_feed: tuple[bytes, str]  # the feed's bytes and ETag: the recorded ones
+    episodes: list[EpisodePlan]
+
+    @property
+    def feed(self) -> FeedUpdate:
+        data, etag = self.stored_feed
+        return FeedUpdate(data, data, etag, True, FeedDiff(added=[], changed=[], removed=[]))
 
 
 def prepare(
@@ -111,13 +131,20 @@ def prepare(
     episodes: list[Episode],
     options: RunOptions,
     now: datetime,
-) -> Plan:
-    """Read and check everything, write nothing: raises what the run would refuse."""
+) -> Plan | Unchanged:
+    """Read and check everything, write nothing: raises what the run would refuse.
+
+    A run that would build exactly what the last complete run built, all of it still in
+    place, gets :class:`Unchanged` (never with ``--dry-run``, ``--force``, named episodes or
+    audio to publish).
+    """
     feed_rel = project.rel(project.feed_file(show))
     _check_feed_key(show)
     for path in (project.state_file(show), project.feed_file(show), project.site_dir / SHOW_PAGE):
         _check_writable(project, path)
-    state = load_state(project.state_file(show), project.rel(project.state_file(show)))
+    state, state_sha256 = read_state(
+        project.state_file(show), project.rel(project.state_file(show))
+    )
     inventory = storage.inventory()  # the first request: a wrong endpoint, key or bucket stops here
     stored_feed = storage.get(show.feed_name)
     mark = state.storage != storage.identity(create=False)
@@ -130,6 +157,18 @@ def prepare(
         if episode.is_due(now)
     ]
     _check_recordings(project, plans, state)
+    inputs = run_inputs(project, show, episodes, now)
+    if _may_be_unchanged(options, mark, plans) and nothing_to_do(
+        project,
+        fingerprint(inputs, state_sha256),
+        state,
+        episodes,
+        inventory,
+        stored_feed[0] if stored_feed is not None else None,
+        project.feed_file(show),
+    ):
+        assert stored_feed is not None  # nothing_to_do requires the recorded stored feed
+        return Unchanged(state, inventory, stored_feed, plans)
     predicted, files = side_files(project, show, episodes, _with_placeholders(state, plans, now))
     feed = next_feed(project, show, predicted, episodes, now, stored_feed, storage, options)
     if not options.allow_removal:
@@ -137,8 +176,18 @@ def prepare(
     if feed.unreadable:
         log.warning("%s; replacing it (--rebuild-feed)", feed.unreadable)
     pages = page_cache(project)
-    site = build_site(project.root, show, episodes, predicted, now, feed.new, pages)  # refused now
-    return Plan(state, mark, inventory, stored_feed, plans, predicted, files, feed, site, pages)
+    items = feed.parts.items if feed.parts is not None else None
+    site = build_site(project.root, show, episodes, predicted, now, feed.new, pages, items)
+    return Plan(
+        state, mark, inventory, stored_feed, plans, predicted, files, feed, site, pages, inputs
+    )
+
+
+def _may_be_unchanged(options: RunOptions, mark: bool, plans: Sequence[EpisodePlan]) -> bool:
+    """Only a plain run with no audio work may find that it has nothing to do."""
+    if options.dry_run or options.force or options.only or options.rebuild_feed or mark:
+        return False
+    return all(plan.action in ("current", "stale", "unpublished") for plan in plans)
 
 
 def _check_feed_key(show: Show) -> None:
@@ -306,13 +355,18 @@ def next_feed(
     local = project.feed_file(show)
     old = stored_bytes if stored is not None else (local.read_bytes() if local.is_file() else None)
     where = f"{storage.description.rstrip('/')}/{show.feed_name}" if stored else project.rel(local)
-    unreadable = _unreadable(old, where, options.rebuild_feed) if old is not None else None
+    parts = feed_parts(show, episodes, state, now)
+    ours = render_parts(show, parts, FeedMemo(project.cache_dir / "feed.json"))
+    # the feed exactly as we render it now reads as well as ours: parsing it is not needed
+    unreadable = None
+    if old is not None and old != ours:
+        unreadable = _unreadable(old, where, options.rebuild_feed)
     readable = old is not None and unreadable is None
     known = known_guids(state, episodes)
     theirs = stored_bytes if readable else None
-    new = merge_foreign_items(render(show, episodes, state, now), theirs, known)
+    new = merge_foreign_items(ours, theirs, known)
     diff = diff_feeds(old if readable else None, new)
-    return FeedUpdate(old, new, etag, stored is not None, diff, unreadable)
+    return FeedUpdate(old, new, etag, stored is not None, diff, unreadable, parts)
 
 
 def known_guids(state: PublishState, episodes: Sequence[Episode]) -> set[str]:

@@ -10,10 +10,12 @@ feed are deleted only after it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from dfl_audio.episode_audio import publish_audio, retag_audio
@@ -29,8 +31,10 @@ from dfl_audio.models import Episode, Show
 from dfl_audio.plan import (
     EpisodePlan,
     FeedUpdate,
+    Plan,
     RunOptions,
     StoredFeed,
+    Unchanged,
     known_guids,
     next_feed,
     prepare,
@@ -38,11 +42,14 @@ from dfl_audio.plan import (
 )
 from dfl_audio.progress import Reporter, Silent
 from dfl_audio.records import Published
-from dfl_audio.side_files import side_files, store_side_files
-from dfl_audio.site.build import build_site
+from dfl_audio.run_memo import RunOutputs, fingerprint, forget, remember, stored_files
+from dfl_audio.side_files import SideFile, side_files, store_side_files
+from dfl_audio.site.build import SiteFile, Website, build_site
+from dfl_audio.site.gzip_digests import GzipDigests
 from dfl_audio.site.page_cache import page_cache
 from dfl_audio.site.store import (
     changed_files,
+    compressed,
     delete_pages,
     known_slugs,
     review_copy_matches,
@@ -75,6 +82,7 @@ class RunResult:
     deleted: list[str] = field(default_factory=list)  # superseded objects past their grace
     site_written: list[str] = field(default_factory=list)  # pages, sitemap, assets (or would be)
     site_deleted: list[str] = field(default_factory=list)  # pages of episodes that left
+    built: bool = True  # False: inputs and stored objects as the last run left them (run_memo)
 
 
 def run(
@@ -94,6 +102,8 @@ def run(
     file_show, episodes = load_catalog(project).require_valid()
     show = show or file_show
     plan = prepare(project, storage, show, episodes, options, now)
+    if isinstance(plan, Unchanged):
+        return _nothing_to_build(project, show, storage, episodes, plan, options, now)
     feed_path = project.feed_file(show)
     known = known_slugs(episodes, plan.state)
     if options.dry_run:
@@ -111,6 +121,7 @@ def run(
         )
     state = plan.state
     before = referenced(state)
+    forget(project)  # a run that stops half-way leaves no record of what it built
     if plan.mark_storage:
         state.storage = storage.identity(create=True)
     published = _process_audio(project, show, storage, state, plan.episodes, reporter, now)
@@ -122,12 +133,13 @@ def run(
     store_side_files(storage, files, plan.inventory)
     if published:  # else the plan's feed and site are exact
         update = next_feed(project, show, state, episodes, now, plan.stored_feed, storage, options)
-        site = build_site(project.root, show, episodes, state, now, update.new, plan.pages)
+        items = update.parts.items if update.parts is not None else None
+        site = build_site(project.root, show, episodes, state, now, update.new, plan.pages, items)
     else:
         update, site = plan.feed, plan.site
     state.site_assets = list(site.asset_keys)
     supersede(before, state, now)
-    save_state(project.state_file(show), state)
+    state_sha256 = save_state(project.state_file(show), state)
     site_written = store_site(storage, site, plan.inventory, plan.pages.gzip)  # before the feed
     feed = FeedWrite(options, now, plan.stored_feed, update)
     result = _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
@@ -138,7 +150,63 @@ def run(
     superseded = len(state.superseded)
     result.deleted = collect(storage, state, plan.inventory, now, options.gc_grace)
     if len(state.superseded) != superseded:  # after the feed: it no longer points at them
+        state_sha256 = save_state(project.state_file(show), state)
+    try:
+        outputs = _outputs(update, files, site, plan, storage)
+    except OSError as exc:  # a repository file gone since it was stored: no record this time
+        log.debug("not recording this run: %s", exc)
+        return result
+    remember(project, fingerprint(plan.inputs, state_sha256), outputs)
+    return result
+
+
+def _outputs(
+    update: FeedUpdate, files: Sequence[SideFile], site: Website, plan: Plan, storage: Storage
+) -> RunOutputs:
+    """What a complete run built, as :mod:`dfl_audio.run_memo` records it: each object as the
+    storage holds it (a site file gzip-encoded where stored so, as changed_files compares)."""
+    side = ((item.key, item.size, item.sha256, item.md5) for item in files)
+    pages = (_as_stored(storage, item, plan.pages.gzip) for item in site.files)
+    stored = stored_files([*side, *pages], plan.inventory)
+    return RunOutputs(update.new, stored, site.episode_pages, [item.key for item in site.files])
+
+
+def _as_stored(
+    storage: Storage, item: SiteFile, gzip: GzipDigests
+) -> tuple[str, int, str, Callable[[], str]]:
+    if compressed(storage, item.key):
+        packed = gzip.packed(item.data, item.sha256)
+        return item.key, packed.size, packed.sha256, partial(str, packed.md5)
+    return item.key, len(item.data), item.sha256, partial(_md5, item.data)
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def _nothing_to_build(
+    project: Project,
+    show: Show,
+    storage: Storage,
+    episodes: Sequence[Episode],
+    plan: Unchanged,
+    options: RunOptions,
+    now: datetime,
+) -> RunResult:
+    """The inputs and everything they came to are as the last complete run left them: the
+    feed is the stored one (``feeds/`` has it too), the site and side files are stored,
+    nothing is written but the state's refreshed source stamps, and old objects are
+    collected as on every run."""
+    state = plan.state
+    save_state(project.state_file(show), state)
+    feed = FeedWrite(options, now, plan.stored_feed, plan.feed)
+    result = _write_feed(project, show, storage, state, episodes, plan.episodes, [], feed)
+    result.built = False
+    superseded = len(state.superseded)
+    result.deleted = collect(storage, state, plan.inventory, now, options.gc_grace)
+    if len(state.superseded) != superseded:
         save_state(project.state_file(show), state)
+    log.debug("nothing changed since the last run: the feed, side files and site are stored")
     return result
 
 

@@ -8,6 +8,7 @@ edited by hand, and its keys become the feed's URLs: every field is checked on l
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
@@ -70,12 +71,20 @@ def load_state(path: Path, shown_as: str | None = None) -> PublishState:
 
     ``shown_as`` is the path as the editor knows it (relative to the repository), for errors.
     """
+    return read_state(path, shown_as)[0]
+
+
+def read_state(path: Path, shown_as: str | None = None) -> tuple[PublishState, str]:
+    """:func:`load_state`, with the SHA-256 of the very bytes it was read from ("" when
+    there is no file): what :mod:`dfl_audio.run_memo` compares with the last run's."""
     try:
-        return PublishState.model_validate_json(path.read_bytes())
+        data = path.read_bytes()
     except FileNotFoundError:
-        return PublishState()
+        return PublishState(), ""
     except OSError as exc:
         raise os_error(exc, shown_as or path, "cannot read the publish state") from exc
+    try:
+        return PublishState.model_validate_json(data), hashlib.sha256(data).hexdigest()
     except ValidationError as exc:
         raise FeedError(_first_problem(exc), shown_as or path, exc) from exc
     except ValueError as exc:
@@ -110,18 +119,30 @@ def _describe(error: ErrorDetails) -> str:
     return f"{'.'.join(loc)}: {message}" if loc else message
 
 
-def save_state(path: Path, state: PublishState) -> None:
-    """Write the state atomically, keys sorted so git diffs stay readable; no-op if unchanged."""
+def save_state(path: Path, state: PublishState) -> str:
+    """Write the state atomically, keys sorted so git diffs stay readable; no-op if unchanged.
+
+    Returns the SHA-256 of the file's bytes, which now hold exactly ``state``.
+    """
     data = state.model_dump(mode="json")  # JSON types in one pass (dates as ISO strings)
-    if _stored_data(path) == data:  # compared as data: indented json.dumps is pure Python,
-        return  # the slowest step of a feed run that changes nothing
+    stored = _stored_bytes(path)
+    if stored is not None and _parsed(stored) == data:  # compared as data: indented
+        return hashlib.sha256(stored).hexdigest()  # json.dumps is pure Python, slow
     text = (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     atomic_write_bytes(path, text)
+    return hashlib.sha256(text).hexdigest()
 
 
-def _stored_data(path: Path) -> object:
-    """The state file's JSON as it is now, or None when there is none (or it does not parse)."""
+def _stored_bytes(path: Path) -> bytes | None:
+    """The state file's bytes as they are now, or None when there is none."""
     try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _parsed(data: bytes) -> object:
+    try:
+        return json.loads(data)
+    except ValueError:
         return None

@@ -10,8 +10,6 @@ warning, never a failed publish.
 from __future__ import annotations
 
 import logging
-import urllib.error
-import urllib.request
 from urllib.parse import urlencode
 
 from dfl_audio.models import Show
@@ -24,6 +22,9 @@ PING_TIMEOUT_SECONDS = 5.0
 def ping_hub(hub_url: str, feed_url: str, timeout: float = PING_TIMEOUT_SECONDS) -> str | None:
     """POST ``hub.mode=publish`` for ``feed_url`` to the hub; a warning line, or None if it
     answered 2xx."""
+    import urllib.error  # only when pinging: most runs change no feed
+    import urllib.request
+
     body = urlencode({"hub.mode": "publish", "hub.url": feed_url}).encode("ascii")
     request = urllib.request.Request(
         hub_url,

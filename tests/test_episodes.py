@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -204,6 +205,25 @@ def test_symlink_out_of_the_repository_is_refused(project: Project, tmp_path_fac
     edit(project.root / SAMPLE_EPISODE, "sample-clip.vtt", "linked.vtt")
     assert problems_of(project) == [
         W + ":9: transcript: episodes/audio/linked.vtt points outside the repository"
+    ]
+
+
+def test_symlinked_folder_out_of_the_repository_is_refused(
+    project: Project, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Folders are resolved once per catalog read: one that became a symlink to the outside
+    between two reads (in one process) is refused by the second."""
+    inside = project.root / "episodes/extra"
+    inside.mkdir()
+    shutil.copy(project.root / "episodes/audio/sample-clip.vtt", inside / "t.vtt")
+    edit(project.root / SAMPLE_EPISODE, "audio/sample-clip.vtt", "extra/t.vtt")
+    assert problems_of(project) == []
+    outside = tmp_path_factory.mktemp("outside")
+    shutil.copy(inside / "t.vtt", outside / "t.vtt")
+    shutil.rmtree(inside)
+    inside.symlink_to(outside, target_is_directory=True)
+    assert problems_of(project) == [
+        W + ":9: transcript: episodes/extra/t.vtt points outside the repository"
     ]
 
 

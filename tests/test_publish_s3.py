@@ -32,6 +32,7 @@ from lxml import etree
 from project_fixtures import REPO, SAMPLE_EPISODE, edit, project
 from s3_helpers import http_get, make_public, moto_server
 
+import dfl_audio.publish
 import dfl_audio.s3
 from dfl_audio import audio
 from dfl_audio.cli import cli
@@ -318,6 +319,36 @@ def test_republish_of_an_unchanged_episode_makes_zero_puts(project: Project, s3:
     assert s3.writes() == [] and s3.ops  # it did talk to the server: read the feed
     assert sorted(op for op, _ in s3.ops) == ["GetObject", "ListObjectsV2"]  # one of each
     assert s3.body("pod/interviews.xml") == feed_before
+
+
+def test_an_unchanged_feed_run_builds_nothing_and_a_lost_page_is_stored_again(
+    project: Project, s3: S3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dfl_audio.run_memo on S3, where pages are stored gzip-encoded: the recorded objects
+    are compared with the listing's ETags of the gzip bodies."""
+    built: list[bool] = []
+    real_run = dfl_audio.publish.run
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        result = real_run(*args, **kwargs)
+        built.append(result.built)
+        return result
+
+    monkeypatch.setattr(dfl_audio.publish, "run", recorded)
+    assert dfl(project, "publish", *s3.options()).exit_code == 0  # records what it built
+    s3.ops.clear()
+    assert dfl(project, "feed", *s3.options()).exit_code == 0
+    assert built == [True, False]
+    assert s3.writes() == []
+    assert sorted(op for op, _ in s3.ops) == ["GetObject", "ListObjectsV2"]
+    stored = s3.keys()
+    page = next(key for key in stored if key.startswith("pod/episodes/"))
+    s3.admin.delete_object(Bucket=s3.bucket, Key=page)
+    result = dfl(project, "feed", *s3.options())
+    assert result.exit_code == 0, result.output
+    assert built[-1] is True and [key for _, key in s3.writes()] == [page]
+    assert dfl(project, "feed", *s3.options()).exit_code == 0
+    assert built[-1] is False
 
 
 def _slow_enabled() -> bool:
@@ -789,8 +820,9 @@ def test_unchanged_gzipped_site_makes_zero_puts_even_without_the_gzip_memo(
     memo = project.root / ".dfl-audio" / "site-gzip.json"
     assert memo.is_file()
     for remove in (False, True):
-        if remove:
+        if remove:  # with the record of the last run (run.json), or that run builds nothing
             memo.unlink()
+            (project.root / ".dfl-audio" / "run.json").unlink()
         s3.ops.clear()
         result = dfl(project, "feed", *s3.options())
         assert result.exit_code == 0, result.output

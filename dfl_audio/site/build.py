@@ -59,12 +59,14 @@ def build_site(
     now: datetime,
     feed: bytes,
     cache: PageCache | None = None,
+    items: Sequence[FeedItem] | None = None,
 ) -> Website:
     """The site that goes with ``feed`` (the one this run writes): a page for each of this
     repository's episodes in it at ``now``, and the show page and sitemap listing every item
     of it. ``root`` is the repository, for the transcripts; a page whose inputs did not
-    change since the last run comes from ``cache`` instead of being rendered again."""
-    items = newest_first(feed_items(show, episodes, state, now))
+    change since the last run comes from ``cache`` instead of being rendered again.
+    ``items`` are the feed's, when the caller worked them out already for the feed."""
+    items = newest_first(feed_items(show, episodes, state, now) if items is None else items)
     image = show.public_url + (state.show_artwork_key or show.artwork)
     assets = player_assets()
     about = show_view(show, image)
@@ -81,7 +83,26 @@ def build_site(
                 cache.keep(key, digest, data)
         pages.append(SiteFile(key, data))
         inputs[key] = digest
-    return _website(about, assets, pages, listed_episodes(feed), inputs)
+    listing = inputs_digest(shared, sha256_bytes(feed))  # they list every item of the feed
+    inputs |= {SHOW_PAGE: listing, SITEMAP: listing}
+    return _website(assets, pages, _listing_files(about, assets, feed, listing, cache), inputs)
+
+
+def _listing_files(
+    about: ShowView, assets: Assets, feed: bytes, digest: str, cache: PageCache | None
+) -> list[SiteFile]:
+    """The show page and the sitemap: from ``cache`` while the feed and the show are the
+    ones they were made from (parsing a long feed and listing it is most of a site that
+    did not change), else made afresh."""
+    if cache is None:
+        return _listing_pages(about, assets, listed_episodes(feed))
+    show_page, sitemap = cache.get(SHOW_PAGE, digest), cache.get(SITEMAP, digest)
+    if show_page is not None and sitemap is not None:
+        return [SiteFile(SHOW_PAGE, show_page), SiteFile(SITEMAP, sitemap)]
+    files = _listing_pages(about, assets, listed_episodes(feed))
+    for item in files:
+        cache.keep(item.key, digest, item.data)
+    return files
 
 
 def render_site(
@@ -98,20 +119,27 @@ def render_site(
     about = show_view(show, image_url)
     views = [episode_view(show, item, image_url, cues.get(item.episode.slug, ())) for item in items]
     pages = [SiteFile(view.key, render_episode_page(about, view, assets)) for view in views]
-    return _website(about, assets, pages, listed, {})
+    return _website(assets, pages, _listing_pages(about, assets, listed), {})
+
+
+def _listing_pages(
+    about: ShowView, assets: Assets, listed: Sequence[ListedEpisode]
+) -> list[SiteFile]:
+    return [
+        SiteFile(SHOW_PAGE, render_show_page(about, listed, assets)),
+        SiteFile(SITEMAP, render_sitemap(about, listed)),
+    ]
 
 
 def _website(
-    about: ShowView,
     assets: Assets,
     pages: Sequence[SiteFile],
-    listed: Sequence[ListedEpisode],
+    listing: Sequence[SiteFile],
     inputs: dict[str, str],
 ) -> Website:
     files = [SiteFile(asset.key, asset.data) for asset in assets.all]
     files += pages
-    files.append(SiteFile(SHOW_PAGE, render_show_page(about, listed, assets)))
-    files.append(SiteFile(SITEMAP, render_sitemap(about, listed)))
+    files += listing  # last: they link the pages
     return Website(
         tuple(files),
         tuple(asset.key for asset in assets.all),

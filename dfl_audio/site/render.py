@@ -8,14 +8,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from dfl_audio.site import jsonld
 from dfl_audio.site.assets import Assets
 from dfl_audio.site.listing import ListedEpisode
 from dfl_audio.site.urls import SHOW_PAGE
 from dfl_audio.site.views import EpisodeView, ShowView
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,10 @@ class PageMeta:
 @functools.cache
 def environment() -> jinja2.Environment:
     """Templates from the package, every value escaped unless marked safe (the notes HTML,
-    which :mod:`dfl_audio.notes` made with raw HTML escaped, and the escaped JSON-LD)."""
+    which :mod:`dfl_audio.notes` made with raw HTML escaped, and the escaped JSON-LD).
+    Jinja2 is imported here: a run whose pages all come from the page cache renders none."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("dfl_audio.site", "templates"),
         autoescape=True,
