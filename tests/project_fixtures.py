@@ -26,3 +26,14 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def output_bytes(root: Path) -> dict[str, bytes]:
+    """Every byte under storage/ and feeds/ (sidecars and state included): what a refused run
+    must leave exactly as it was."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for folder in ("storage", "feeds")
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file()
+    }

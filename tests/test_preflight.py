@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from click.testing import CliRunner
-from project_fixtures import SAMPLE_EPISODE, edit, project
+from project_fixtures import SAMPLE_EPISODE, edit, output_bytes, project
 
 from dfl_audio.cli import cli
 from dfl_audio.episodes import Project
@@ -31,17 +31,6 @@ STORED_FEED = "storage/interviews.xml"
 def dfl(project: Project, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, ["--root", str(project.root), *args])
     return result.exit_code, result.stdout, result.stderr
-
-
-def snapshot(project: Project) -> dict[str, str]:
-    """Every file under storage/ and feeds/ (sidecars and state included), by content."""
-    files = {}
-    for folder in ("storage", "feeds"):
-        for path in sorted((project.root / folder).rglob("*")):
-            if path.is_file():
-                rel = path.relative_to(project.root).as_posix()
-                files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return files
 
 
 def recorded(project: Project) -> dict[str, dict[str, object]]:
@@ -60,13 +49,13 @@ def published(project: Project) -> Project:
 
 def refused(project: Project, *args: str) -> str:
     """Run a command that must be refused; the one error line, after checking nothing moved."""
-    before = snapshot(project)
+    before = output_bytes(project.root)
     code, out, err = dfl(project, *args)
     assert code == 1, (out, err)
     assert "Traceback" not in out + err
     lines = err.splitlines()
     assert len(lines) == 1, err
-    assert snapshot(project) == before
+    assert output_bytes(project.root) == before
     return lines[0]
 
 
@@ -174,7 +163,7 @@ def test_a_lost_side_file_is_stored_again(published: Project) -> None:
 
 
 def test_dry_run_json_lists_what_would_be_published(project: Project) -> None:
-    before = snapshot(project)
+    before = output_bytes(project.root)
     code, out, err = dfl(project, "publish", "--dry-run", "--json")
     assert code == 0, err
     report = json.loads(out)
@@ -183,7 +172,7 @@ def test_dry_run_json_lists_what_would_be_published(project: Project) -> None:
         0
     ].items()
     assert report["feed_would_change"] is True
-    assert snapshot(project) == before
+    assert output_bytes(project.root) == before
 
 
 def test_feed_check_passes_after_a_merge_with_another_publisher(published: Project) -> None:
@@ -323,11 +312,11 @@ def test_validate_audio_probes_every_recording_and_reports_all(project: Project)
     (project.root / "episodes/audio/sample-clip.mp3").write_bytes(b"not audio at all" * 100)
     code, _out, err = dfl(project, "validate")
     assert code == 0, err  # without --audio the recordings are not opened
-    before = snapshot(project)
+    before = output_bytes(project.root)
     code, _out, err = dfl(project, "validate", "--audio")
     assert code == 1
     assert f"{SAMPLE_EPISODE}: audio: episodes/audio/sample-clip.mp3: " in err
-    assert snapshot(project) == before
+    assert output_bytes(project.root) == before
 
 
 def test_validate_checks_the_files_of_an_episode_whose_fields_do_not_parse(

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from project_fixtures import REPO
+from project_fixtures import REPO, output_bytes
 
 from dfl_audio.cli import cli
 from dfl_audio.errors import FeedError
@@ -52,16 +52,6 @@ def copy(published: Path, tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(published, root)
     return root
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    """Every byte of storage/ and feeds/ (sidecars included): a refusal changes none."""
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for folder in ("storage", "feeds")
-        for path in sorted((root / folder).rglob("*"))
-        if path.is_file()
-    }
 
 
 def record(field: str, value: Any) -> Edit:
@@ -198,32 +188,32 @@ def test_a_bad_state_field_is_a_located_error_before_any_side_effect(
     copy: Path, command: str, edit: Edit, message: str
 ) -> None:
     damage(copy, edit)
-    before = snapshot(copy)
+    before = output_bytes(copy)
     code, out, err = invoke(copy, command)
     assert (code, out, err) == (1, "", f"Error: {STATE}: {message}{FIX}\n")
-    assert snapshot(copy) == before
+    assert output_bytes(copy) == before
 
 
 def test_publish_force_refuses_too(copy: Path) -> None:
     """Even a run that would re-encode everything refuses before the first encode."""
     damage(copy, record("audio_key", "../../../etc/passwd"))
-    before = snapshot(copy)
+    before = output_bytes(copy)
     code, _, err = invoke(copy, "publish", "--force")
     assert code == 1
     assert err.startswith(f"Error: {STATE}: {AT}.audio_key: invalid storage key")
-    assert snapshot(copy) == before
+    assert output_bytes(copy) == before
 
 
 def test_feed_check_and_unpublish_refuse_a_bad_state(copy: Path) -> None:
     damage(copy, record("audio_key", "../../../etc/passwd"))
-    before = snapshot(copy)
+    before = output_bytes(copy)
     expected = f"Error: {STATE}: {AT}.audio_key: invalid storage key '../../../etc/passwd': "
     episode = str(copy / "episodes/2026-11-20-welcome.md")
     for args in (["feed", "--check"], ["unpublish", episode]):
         code, _, err = invoke(copy, *args)
         assert code == 1
         assert err.startswith(expected), err
-    assert snapshot(copy) == before
+    assert output_bytes(copy) == before
 
 
 def test_several_problems_name_the_first_and_count_the_rest(copy: Path) -> None:
@@ -250,10 +240,10 @@ def test_several_problems_name_the_first_and_count_the_rest(copy: Path) -> None:
 )
 def test_a_state_that_is_not_json_is_a_located_error(copy: Path, text: str, message: str) -> None:
     (copy / STATE).write_text(text)
-    before = snapshot(copy)
+    before = output_bytes(copy)
     code, _, err = invoke(copy, "publish")
     assert (code, err) == (1, f"Error: {STATE}: {message}{FIX}\n")
-    assert snapshot(copy) == before
+    assert output_bytes(copy) == before
 
 
 def test_the_state_publish_writes_loads_back_unchanged(published: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 import webvtt
 from click.testing import CliRunner
 from lxml import etree
-from project_fixtures import REPO, SAMPLE_EPISODE, edit, project
+from project_fixtures import REPO, SAMPLE_EPISODE, edit, output_bytes, project
 
 from dfl_audio.cli import cli
 from dfl_audio.episodes import Project
@@ -70,15 +70,6 @@ def use_transcript(project: Project, rel: str, text: str) -> None:
         "transcript: episodes/audio/sample-clip.vtt",
         f"transcript: {rel}",
     )
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for folder in ("storage", "feeds")
-        for path in sorted((root / folder).rglob("*"))
-        if path.is_file()
-    }
 
 
 # --- reading a DFL caption page -------------------------------------------------------------
@@ -267,9 +258,9 @@ def test_a_cue_past_the_end_of_the_audio_is_found_by_validate_audio_and_publish(
         "(00:00:07.758)\n"
     )
     assert invoke(project.root, "validate", "--audio") == (1, "", message)
-    before = snapshot(project.root)
+    before = output_bytes(project.root)
     assert invoke(project.root, "publish") == (1, "", message)
-    assert snapshot(project.root) == before  # refused before anything was stored
+    assert output_bytes(project.root) == before  # refused before anything was stored
 
 
 # --- publishing every format ------------------------------------------------------------------

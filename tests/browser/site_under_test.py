@@ -97,12 +97,18 @@ def make_project(root: Path) -> Project:
 @contextmanager
 def serve_site(folder: Path) -> Iterator[SiteUrls]:
     """Publish the project to its local storage with the CLI, then serve it on 127.0.0.1."""
-    project = make_project(folder)
-    result = CliRunner().invoke(cli, ["--root", str(folder), "--quiet", "publish"])
+    with published_and_served(make_project(folder)) as base:
+        yield SiteUrls(show=base, episode=base + "episodes/welcome.html")
+
+
+@contextmanager
+def published_and_served(project: Project) -> Iterator[str]:
+    """Publish ``project`` with the CLI and serve it on 127.0.0.1; yields the base URL."""
+    result = CliRunner().invoke(cli, ["--root", str(project.root), "--quiet", "publish"])
     assert result.exit_code == 0, result.output
     server, base = start(site_for(project, Overrides(None, None)), port=0)
     try:
-        yield SiteUrls(show=base, episode=base + "episodes/welcome.html")
+        yield base
     finally:
         server.shutdown()
 
@@ -128,11 +134,5 @@ def make_hour_project(root: Path) -> Project:
 @contextmanager
 def serve_hour_site(folder: Path) -> Iterator[str]:
     """Publish the hour-long episode with the CLI, serve it; yields its page's URL."""
-    project = make_hour_project(folder)
-    result = CliRunner().invoke(cli, ["--root", str(folder), "--quiet", "publish"])
-    assert result.exit_code == 0, result.output
-    server, base = start(site_for(project, Overrides(None, None)), port=0)
-    try:
+    with published_and_served(make_hour_project(folder)) as base:
         yield base + "episodes/welcome.html"
-    finally:
-        server.shutdown()
