@@ -1,8 +1,8 @@
 """CPU cost of the MP3 check: ffmpeg's ebur128=peak=true against the engine's check.
 
 The engine's check (audio/encode.py Mp3Check) decodes the MP3 once in ffmpeg, which reads
-the true peak, and meters the loudness of the decoded frames in Python. This times both on
-finished MP3s (child CPU for ffmpeg, thread CPU for the Python meter) and prints their readings:
+the true peak and K-weights the frames, and gates their loudness in Python. This times both on
+finished MP3s (child CPU for ffmpeg, process CPU for Python) and prints their readings:
 
     .venv/bin/python scripts/bench_mp3_check.py out1.mp3 out2.mp3 --rounds 2
 """
@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import resource
-import threading
 import time
 from pathlib import Path
 
-from dfl_audio import ffmpeg, ffmpeg_growing
-from dfl_audio.audio.meter import LoudnessMeter
+from dfl_audio import ffmpeg
+from dfl_audio.audio.encode import Format, Mp3Check
 from dfl_audio.audio.probe import probe
 
 
@@ -32,17 +31,13 @@ def ebur128(path: Path) -> tuple[tuple[float, float], float]:
 
 
 def engine(path: Path) -> tuple[tuple[float, float], float, float]:
+    """The encode's own check (Mp3Check) on a finished MP3: its readings and CPU."""
     found = probe(path)
-    before, own = _children_cpu(), time.thread_time()
-    finished = threading.Event()
-    finished.set()  # the file is complete: follow it to its end
-    meter = LoudnessMeter(found.sample_rate, found.channels)
-    with ffmpeg_growing.decode_growing(path, finished, found.channels) as decode:
-        for frames in decode.chunks(1 << 15):
-            meter.feed(frames)
-        peak = decode.true_peak_dbtp()
-    reading = (meter.integrated_lufs(), peak)
-    return reading, _children_cpu() - before, time.thread_time() - own
+    before, own = _children_cpu(), time.process_time()
+    with Mp3Check(path, Format(found.sample_rate, found.channels, 0)) as check:
+        measured = check.result()
+    reading = (measured.lufs, measured.true_peak_dbtp)
+    return reading, _children_cpu() - before, time.process_time() - own
 
 
 def main() -> None:

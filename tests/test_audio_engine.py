@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pyloudnorm
@@ -15,7 +16,7 @@ from pydub import AudioSegment
 
 from dfl_audio.audio import leveler, truepeak
 from dfl_audio.audio.bs1770 import KWeighting, gated_loudness, k_weighting_biquads, lin_to_db
-from dfl_audio.audio.encode import GainCurve
+from dfl_audio.audio.encode import Format, GainCurve, Mp3Check
 from dfl_audio.audio.filters import highpass
 from dfl_audio.audio.limiter import Limiter, limited_loudness
 from dfl_audio.audio.meter import ClipCounter, LoudnessMeter, Meter, Profile, profile_of
@@ -96,6 +97,33 @@ def test_loudness_meter_agrees_with_pyloudnorm_in_any_chunking(
     assert meter.integrated_lufs() == pytest.approx(
         _profile(frames, rate).integrated_lufs(), abs=0.05
     )
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(44100, 1), (48000, 2)])
+def test_mp3_check_k_weights_in_ffmpeg_as_the_meter_does(
+    voice: np.ndarray, tmp_path: Path, rate: int, channels: int
+) -> None:
+    """The check lets ffmpeg's biquads K-weight the decoded MP3: the same loudness, to a
+    thousandth of a LU, as the engine's own K-weighting of the very same decoded frames."""
+    frames = np.hstack([voice, 0.3 * voice])[:, :channels]
+    src = tmp_path / "in.f32"
+    frames.astype("<f4").tofile(src)
+    mp3 = tmp_path / "out.mp3"
+    pcm = ["-f", "f32le", "-ar", "48000", "-ac", str(channels), "-i", str(src)]
+    encode = ["-ar", str(rate), "-c:a", "libmp3lame", "-b:a", "128k", str(mp3)]
+    subprocess.run(["ffmpeg", "-v", "error", *pcm, *encode], check=True)
+    decoded = subprocess.run(  # read from a pipe, as the check follows the growing file
+        ["ffmpeg", "-v", "error", "-f", "mp3", "-i", "-", "-f", "f32le", "-c:a", "pcm_f32le", "-"],
+        input=mp3.read_bytes(),
+        check=True,
+        capture_output=True,
+    ).stdout
+    meter = LoudnessMeter(rate, channels)
+    meter.feed(np.frombuffer(decoded, dtype="<f4").reshape(-1, channels))
+    with Mp3Check(mp3, Format(rate, channels, 128)) as check:
+        measured = check.result()
+    assert measured.lufs == pytest.approx(meter.integrated_lufs(), abs=1e-3)
+    assert measured.true_peak_dbtp > lin_to_db(float(np.abs(frames).max())) - 1.0
 
 
 def test_meter_is_independent_of_chunking(voice: np.ndarray) -> None:

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from dfl_audio import ffmpeg, ffmpeg_growing
 from dfl_audio.audio.arrays import Frames
 from dfl_audio.audio.blocks import interpolate_blocks
-from dfl_audio.audio.bs1770 import sub_block
+from dfl_audio.audio.bs1770 import k_weighting_biquads, sub_block
 from dfl_audio.audio.limiter import Limiter
 from dfl_audio.audio.meter import LoudnessMeter
 from dfl_audio.audio.parked import ParkedArray
@@ -150,16 +150,16 @@ class GainCurve:
 
 class Mp3Check:
     """The MP3 measured while LAME is still writing it, on the other core: ffmpeg decodes it
-    once and reads its true peak exactly as ``ebur128=peak=true`` does; a thread here meters
-    the decoded frames' loudness (BS.1770, as ``ebur128``). What listeners download is what
-    the result reports."""
+    once, reads its true peak as ``ebur128=peak=true`` does and K-weights the decoded frames;
+    a thread here gates their loudness (BS.1770, as ``ebur128``). What listeners download is
+    what the result reports."""
 
     def __init__(self, dst: Path, fmt: Format) -> None:
         self._dst = dst
         self._fmt = fmt
         self._written = threading.Event()
         self._stack = contextlib.ExitStack()
-        self._meter = LoudnessMeter(fmt.sample_rate, fmt.channels)
+        self._meter = LoudnessMeter(fmt.sample_rate, fmt.channels, k_weighted=True)
         self._decode: ffmpeg_growing.GrowingDecode | None = None
         self._thread = threading.Thread(target=self._measure, daemon=True)
         self._failure: BaseException | None = None
@@ -167,7 +167,12 @@ class Mp3Check:
     def __enter__(self) -> Mp3Check:
         finished = self._written
         self._decode = self._stack.enter_context(
-            ffmpeg_growing.decode_growing(self._dst, finished, self._fmt.channels)
+            ffmpeg_growing.decode_growing(
+                self._dst,
+                finished,
+                self._fmt.channels,
+                pcm_biquads=k_weighting_biquads(self._fmt.sample_rate).tolist(),
+            )
         )
         self._thread.start()
         return self

@@ -120,10 +120,14 @@ class Meter:
 
 class LoudnessMeter:
     """Integrated loudness alone (BS.1770: K-weighting, 100 ms segments, gating) of frames fed
-    in any chunking: the MP3 check's meter, with no profile and no peaks to keep."""
+    in any chunking: the MP3 check's meter, with no profile and no peaks to keep.
 
-    def __init__(self, sample_rate: int, channels: int) -> None:
-        self._weighting = KWeighting(sample_rate, channels)
+    ``k_weighted``: the frames arrive already K-weighted (by :func:`bs1770.k_weighting_biquads`
+    in the ffmpeg child that decodes them), so only the squares are summed here.
+    """
+
+    def __init__(self, sample_rate: int, channels: int, *, k_weighted: bool = False) -> None:
+        self._weighting = None if k_weighted else KWeighting(sample_rate, channels)
         self._segment = sub_block(sample_rate) * 10
         self._rest = np.zeros((0, channels), dtype=np.float32)
         self._energy: list[FloatArray] = []
@@ -133,7 +137,9 @@ class LoudnessMeter:
         usable = len(data) - len(data) % self._segment
         self._rest = np.array(data[usable:], dtype=np.float32)
         if usable:
-            weighted = self._weighting.process(np.asarray(data[:usable], dtype=np.float32))
+            weighted = np.asarray(data[:usable], dtype=np.float32)
+            if self._weighting is not None:
+                weighted = self._weighting.process(weighted)
             squares = np.einsum("ij,ij->i", weighted, weighted, dtype=np.float64)
             self._energy.append(squares.reshape(-1, self._segment).mean(axis=1))
 
