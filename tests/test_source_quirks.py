@@ -111,6 +111,29 @@ def _tone(path: Path, seconds: float = 2.0) -> Path:
     return write_wav(path, (0.3 * np.sin(2 * np.pi * 440 * t))[:, None])
 
 
+def test_an_unchanged_recording_is_described_by_ffmpeg_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """publish probes a recording for its refusal check and again for its encode: the second
+    look at the same file costs no ffmpeg run, and a changed file is looked at again."""
+    from dfl_audio import ffmpeg
+
+    described: list[Path] = []
+    real_describe = ffmpeg.describe
+
+    def counted(path: Path) -> str:
+        described.append(path)
+        return real_describe(path)
+
+    monkeypatch.setattr(ffmpeg, "describe", counted)
+    path = _tone(tmp_path / "tone.wav", seconds=2.0)
+    assert audio.probe(path) == audio.probe(path)
+    assert len(described) == 1
+    _tone(tmp_path / "tone.wav", seconds=3.0)  # rewritten in place: another length
+    assert audio.probe(path).duration == pytest.approx(3.0, abs=1e-6)
+    assert len(described) == 2
+
+
 @pytest.mark.parametrize(
     ("riff", "data"),
     [
