@@ -11,19 +11,19 @@ import logging
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from dfl_audio import __version__
+from dfl_audio import __version__, run_report
 from dfl_audio.config import Overrides
 from dfl_audio.episodes import Project
 from dfl_audio.errors import DflAudioError, EpisodeError, os_error
-from dfl_audio.progress import Update
+from dfl_audio.progress import TqdmReporter
+from dfl_audio.run_report import plural
 
 if TYPE_CHECKING:
     from dfl_audio.models import Show
@@ -47,31 +47,6 @@ class State:
         return TqdmReporter() if not self.quiet and sys.stderr.isatty() else None
 
 
-class TqdmReporter:
-    """Draws one tqdm bar per stage, with time remaining."""
-
-    @contextmanager
-    def stage(self, name: str, total: float, unit: str) -> Iterator[Update]:
-        from tqdm import tqdm
-
-        scale = unit == "B"
-        with tqdm(
-            total=total,
-            desc=name,
-            unit=unit,
-            unit_scale=scale,
-            leave=False,
-            bar_format=None if scale else "{l_bar}{bar}| {n:.0f}/{total:.0f}s [{remaining}]",
-            file=sys.stderr,
-        ) as bar:
-
-            def update(done: float) -> None:
-                bar.n = min(done, total)
-                bar.refresh()
-
-            yield update
-
-
 class DflGroup(click.Group):
     """Turns our errors into ``Error: message`` and exit codes instead of tracebacks."""
 
@@ -88,12 +63,8 @@ class DflGroup(click.Group):
             if isinstance(exc, EpisodeError) and len(exc.problems) > 1:
                 for problem in exc.problems:
                     click.echo(str(problem), err=True)
-                raise click.ClickException(_count(len(exc.problems), "problem")) from exc
+                raise click.ClickException(plural(len(exc.problems), "problem")) from exc
             raise click.ClickException(str(exc)) from exc
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
 def storage_options(func: F) -> F:
@@ -188,7 +159,7 @@ def validate(state: State, paths: tuple[Path, ...], audio: bool) -> None:
     if not state.quiet:
         drafts = sum(episode.meta.draft for episode in episodes)
         click.echo(
-            f"ok: {show.title!r}, {_count(len(episodes), 'episode')} ({drafts} draft), no problems"
+            f"ok: {show.title!r}, {plural(len(episodes), 'episode')} ({drafts} draft), no problems"
         )
 
 
@@ -259,7 +230,7 @@ def publish(
     )
     show, result = _run(state, options, Overrides(storage, public_url))
     if as_json:
-        click.echo(json.dumps(_as_json(result), indent=2))
+        click.echo(json.dumps(run_report.as_json(result), indent=2))
     else:
         _report(state, result, show)
     _warn_if_not_public(show, result, check_public)
@@ -336,7 +307,7 @@ def gc(state: State, grace_days: float, storage: str | None, public_url: str | N
     if not state.quiet:
         for key in deleted:
             click.echo(f"deleted: {key}")
-        click.echo(f"{_count(len(deleted), 'superseded file')} deleted")
+        click.echo(f"{plural(len(deleted), 'superseded file')} deleted")
 
 
 @cli.command()
@@ -377,19 +348,13 @@ def _notify_hub(show: Show, result: RunResult) -> None:
     notify_hub(show, result.feed_url, feed_changed=result.feed_changed, dry_run=result.dry_run)
 
 
-def _as_json(result: RunResult) -> dict[str, Any]:
-    """``publish --json``: the records stored, or with ``--dry-run`` what would be."""
-    out: dict[str, Any] = {"feed": str(result.feed_path), "feed_url": result.feed_url}
-    if result.dry_run:
-        out["dry_run"] = True
-        out["would_publish"] = [
-            {"episode": plan.episode.path, "guid": plan.episode.meta.guid, "reason": plan.reason}
-            for plan in result.plans
-            if plan.action == "encode"
-        ]
-        out["feed_would_change"] = result.feed_changed
-    out["published"] = [json.loads(record.model_dump_json()) for record in result.published]
-    return out
+def _report(state: State, result: RunResult, show: Show) -> None:
+    if state.quiet:
+        return
+    from dfl_audio.run_report import summary_lines
+
+    for line in summary_lines(result, show):
+        click.echo(line)
 
 
 def _warn_if_not_public(show: Show, result: RunResult, wanted: bool | None) -> None:
@@ -397,58 +362,6 @@ def _warn_if_not_public(show: Show, result: RunResult, wanted: bool | None) -> N
 
     for warning in listener_warnings(show, result, wanted):
         log.warning(warning)
-
-
-def _report(state: State, result: RunResult, show: Show) -> None:
-    if state.quiet:
-        return
-    for plan in result.plans:
-        verb = {
-            "encode": "would publish" if result.dry_run else "published",
-            "retag": "would re-tag" if result.dry_run else "re-tagged",
-            "current": "unchanged",
-            "stale": "audio changed (run publish)",
-            "unpublished": "not published yet (run publish)",
-        }[plan.action]
-        click.echo(f"{verb}: {plan.episode.path} — {plan.reason}")
-    diff = result.diff
-    for label, entries in (
-        ("added", diff.added),
-        ("changed", diff.changed),
-        ("removed", diff.removed),
-    ):
-        for entry in entries:
-            click.echo(f"{label}: {entry.title}")
-    if result.deleted:
-        click.echo(f"deleted {_count(len(result.deleted), 'superseded file')} (past the grace)")
-    _report_site(result, show)
-    status = (
-        "would change"
-        if result.dry_run and result.feed_changed
-        else ("updated" if result.feed_changed else "unchanged")
-    )
-    click.echo(f"feed {status}: {result.feed_path} ({result.feed_url})")
-    if not show.storage.location.startswith("s3://") and not result.dry_run:
-        click.echo(
-            "preview: dfl-audio serve, then open http://127.0.0.1:8000/ or subscribe to "
-            f"http://127.0.0.1:8000/{show.feed_name}"
-        )
-
-
-def _report_site(result: RunResult, show: Show) -> None:
-    """One line when the run changed (or would change) the show's website."""
-    from dfl_audio.site.urls import show_page_url
-
-    written, removed = len(result.site_written), len(result.site_deleted)
-    if not written and not removed:
-        return
-    if result.dry_run:
-        click.echo(f"site would change: {_count(written, 'file')} to write, {removed} to remove")
-    else:
-        click.echo(
-            f"site updated: {_count(written, 'file')} written, {_count(removed, 'page')} "
-            f"removed ({show_page_url(show)})"
-        )
 
 
 def main() -> None:

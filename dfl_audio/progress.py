@@ -6,6 +6,7 @@ A stage reports absolute progress (seconds of audio, bytes uploaded); the UI dec
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
@@ -44,3 +45,28 @@ def accumulate(update: Update) -> Callable[[int], None]:
         update(total)
 
     return add
+
+
+class TqdmReporter:
+    """The reporter for a person at a terminal: one tqdm bar per stage, with time remaining."""
+
+    @contextmanager
+    def stage(self, name: str, total: float, unit: str) -> Iterator[Update]:
+        from tqdm import tqdm
+
+        scale = unit == "B"
+        with tqdm(
+            total=total,
+            desc=name,
+            unit=unit,
+            unit_scale=scale,
+            leave=False,
+            bar_format=None if scale else "{l_bar}{bar}| {n:.0f}/{total:.0f}s [{remaining}]",
+            file=sys.stderr,
+        ) as bar:
+
+            def update(done: float) -> None:
+                bar.n = min(done, total)
+                bar.refresh()
+
+            yield update

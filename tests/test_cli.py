@@ -124,3 +124,18 @@ def test_doctor_on_local_storage(project: Project) -> None:
         "deploy it at https://audio.depthfirstlearning.com/"
     )
     assert not list((project.root / "storage").rglob("*.txt"))
+
+
+def test_publish_dry_run_says_what_it_would_do_and_does_nothing(project: Project) -> None:
+    """The run's summary in its dry-run words: what would be published, that the feed and the
+    site would change, and no preview line (nothing was written to preview)."""
+    code, out, err = invoke(project, "publish", "--dry-run")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith(f"would publish: {SAMPLE_EPISODE} — ")
+    assert "added: Welcome to the Depth First Learning Interviews" in lines
+    site = r"site would change: \d+ files to write, 0 to remove"
+    assert any(re.fullmatch(site, line) for line in lines)
+    assert lines[-1].startswith("feed would change: ")
+    assert not any(line.startswith("preview:") for line in lines)
+    assert not (project.root / "storage").exists() or not any((project.root / "storage").iterdir())
