@@ -353,13 +353,21 @@ def encode_mp3(
 
 
 def spawn(
-    cmd: list[str], path: Path, *, stdin: bool, stdout: bool | None = None
+    cmd: list[str],
+    path: Path,
+    *,
+    stdin: bool,
+    stdout: bool | None = None,
+    background: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """A child with stderr piped; stdin or stdout piped (by default, one of the two)."""
+    """A child with stderr piped; stdin or stdout piped (by default, one of the two).
+
+    ``background``: the child yields the CPU to the rest (see :func:`yield_cpu`).
+    """
     log.debug("running %s", " ".join(cmd))
     piped_out = not stdin if stdout is None else stdout
     try:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE if piped_out else subprocess.DEVNULL,
@@ -367,6 +375,22 @@ def spawn(
         )
     except OSError as exc:
         raise AudioError(f"cannot start ffmpeg: {exc}", path, exc) from exc
+    if background:
+        yield_cpu(proc.pid)
+    return proc
+
+
+BACKGROUND_NICENESS = 10  # below our own priority (19 is the lowest)
+
+
+def yield_cpu(pid: int) -> None:
+    """Lower a child's scheduling priority: the check of a growing MP3 must never take the
+    core from LAME, the one core-bound stage of a publish (the check catches up when LAME is
+    done). Our own threads keep theirs: a starved thread holding the GIL would stall the
+    feeding of LAME. Lowering a priority needs no privilege; where refused, nothing changes."""
+    with contextlib.suppress(OSError):
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, ours + BACKGROUND_NICENESS))
 
 
 _EBUR128_OPTIONS = "peak=true:framelog=verbose"  # per-frame lines only at -v verbose

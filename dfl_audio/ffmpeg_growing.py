@@ -97,7 +97,7 @@ def decode_growing(
     cmd += ["-filter_complex", f"[0:a]asplit[pcm][tp];[tp]{_TRUE_PEAK_FILTER}[peak];{pcm}"]
     cmd += ["-map", "[peak]", "-f", "null", "-"]
     cmd += ["-map", "[out]", "-ac", str(channels), "-c:a", "pcm_f32le", "-f", "f32le", "pipe:1"]
-    proc = spawn(cmd, path, stdin=True, stdout=True)
+    proc = spawn(cmd, path, stdin=True, stdout=True, background=True)
     stop = threading.Event()
     feeder = threading.Thread(target=_follow, args=(path, proc, finished, stop), daemon=True)
     decoder: Decoder | None = None

@@ -4,6 +4,7 @@ limiter, leveler, the per-sample gain curve and the gain solver."""
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -124,6 +125,32 @@ def test_mp3_check_k_weights_in_ffmpeg_as_the_meter_does(
         measured = check.result()
     assert measured.lufs == pytest.approx(meter.integrated_lufs(), abs=1e-3)
     assert measured.true_peak_dbtp > lin_to_db(float(np.abs(frames).max())) - 1.0
+
+
+def test_the_mp3_check_runs_below_lame_in_priority(
+    voice: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check's ffmpeg child yields the CPU to the encoder (niced), so LAME never waits."""
+    from dfl_audio import ffmpeg, ffmpeg_growing
+
+    src = tmp_path / "in.f32"
+    voice.astype("<f4").tofile(src)
+    mp3 = tmp_path / "out.mp3"
+    pcm = ["-f", "f32le", "-ar", "48000", "-ac", "1", "-i", str(src)]
+    subprocess.run(["ffmpeg", "-v", "error", *pcm, "-c:a", "libmp3lame", str(mp3)], check=True)
+    niceness: list[int] = []
+    real_spawn = ffmpeg_growing.spawn
+
+    def spawn_and_look(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        proc = real_spawn(*args, **kwargs)  # type: ignore[arg-type]
+        niceness.append(os.getpriority(os.PRIO_PROCESS, proc.pid))
+        return proc
+
+    monkeypatch.setattr(ffmpeg_growing, "spawn", spawn_and_look)
+    with Mp3Check(mp3, Format(48000, 1, 128)) as check:
+        check.result()
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert niceness == [min(19, ours + ffmpeg.BACKGROUND_NICENESS)]
 
 
 def test_meter_is_independent_of_chunking(voice: np.ndarray) -> None:
