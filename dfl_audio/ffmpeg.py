@@ -1,4 +1,5 @@
-"""The one place that finds and runs ffmpeg.
+"""The one place that finds and runs ffmpeg (:mod:`.ffmpeg_growing` and :mod:`.ffmpeg_judge`
+run theirs through it).
 
 ffmpeg is the decoder of truth and the MP3 encoder. On a fresh machine without a system
 ffmpeg we fall back to the static binary in the ``imageio-ffmpeg`` wheel, which has libmp3lame
@@ -391,27 +392,3 @@ def yield_cpu(pid: int) -> None:
     with contextlib.suppress(OSError):
         ours = os.getpriority(os.PRIO_PROCESS, 0)
         os.setpriority(os.PRIO_PROCESS, pid, min(19, ours + BACKGROUND_NICENESS))
-
-
-_EBUR128_OPTIONS = "peak=true:framelog=verbose"  # per-frame lines only at -v verbose
-
-
-def ebur128(path: Path) -> tuple[float, float]:
-    """(integrated LUFS, true peak dBTP) of a file by ffmpeg's own ``ebur128=peak=true``."""
-    cmd = [*base_command(), "-nostats", "-v", "info", "-i", str(path), "-map", "0:a:0"]
-    cmd += ["-filter:a", f"ebur128={_EBUR128_OPTIONS}", "-f", "null", "-"]
-    try:
-        done = subprocess.run(cmd, capture_output=True, timeout=3600, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AudioError(f"ffmpeg ebur128 failed: {exc}", path, exc) from exc
-    return _ebur128_summary(done.stderr.decode("utf-8", "replace"), done.returncode, path)
-
-
-def _ebur128_summary(text: str, returncode: int, path: Path) -> tuple[float, float]:
-    summary = text[text.rfind("Summary:") :]
-    lufs = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
-    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-    if returncode != 0 or "Summary:" not in text or not lufs or not peak:
-        last = text.strip().splitlines()[-1:] or ["no output"]
-        raise AudioError(f"ffmpeg ebur128 gave no summary: {last[0]}", path)
-    return float(lufs.group(1)), float(peak.group(1))

@@ -14,7 +14,7 @@ import resource
 import time
 from pathlib import Path
 
-from dfl_audio import ffmpeg
+from dfl_audio import ffmpeg_judge
 from dfl_audio.audio.encode import Format, Mp3Check
 from dfl_audio.audio.probe import probe
 
@@ -26,7 +26,7 @@ def _children_cpu() -> float:
 
 def ebur128(path: Path) -> tuple[tuple[float, float], float]:
     before = _children_cpu()
-    reading = ffmpeg.ebur128(path)
+    reading = ffmpeg_judge.ebur128(path)
     return reading, _children_cpu() - before
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dfl_audio import ffmpeg
+from dfl_audio import ffmpeg_judge
 from dfl_audio.audio.measure import Measurement, measure
 from dfl_audio.audio.probe import AudioProbe, probe
 from dfl_audio.audio.produce import EncodeResult, normalize_to_mp3
@@ -33,4 +33,4 @@ __all__ = [
 def measure_file_with_ffmpeg(path: Path) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) by ffmpeg's ``ebur128=peak=true``: the independent
     check of a finished MP3 used by tests and benchmarks."""
-    return ffmpeg.ebur128(Path(path))
+    return ffmpeg_judge.ebur128(Path(path))
