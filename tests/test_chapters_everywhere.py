@@ -25,7 +25,8 @@ from dfl_audio.cli import cli
 from dfl_audio.episodes import Project
 from dfl_audio.gc import referenced
 from dfl_audio.state import load_state
-from dfl_audio.tags import TAGS_VERSION, TagSource, _notes, _text_values, read_tags, tag_digest
+from dfl_audio.tags import TAGS_VERSION, TagSource, _notes, _text_values, tag_digest
+from dfl_audio.tags_read import read_tags
 from dfl_audio.validate import load_catalog
 
 __all__ = ["project"]

@@ -20,7 +20,8 @@ from pydantic import ValidationError
 from dfl_audio.artwork import tag_cover
 from dfl_audio.errors import AudioError
 from dfl_audio.models import Chapter, Episode, EpisodeMeta, Person, Show
-from dfl_audio.tags import ChapterTag, TagSnapshot, read_tags, write_tags
+from dfl_audio.tags import write_tags
+from dfl_audio.tags_read import ChapterTag, TagSnapshot, read_tags
 
 ROOT = Path(__file__).resolve().parent.parent
 FEED_URL = "https://audio.depthfirstlearning.com/feed.xml"
