@@ -1,11 +1,11 @@
-"""⑤ S3-compatible storage: the adapter; it and :mod:`dfl_audio.s3_errors` are the only modules
-that import boto3 or botocore.
+"""⑤ S3-compatible storage: the adapter. It, :mod:`dfl_audio.s3_client` and
+:mod:`dfl_audio.s3_errors` are the only modules that import boto3 or botocore.
 
-The client is injected (tests pass a moto or Ceph RGW client); :func:`open_s3` builds the
-production one with botocore's ``standard`` retry mode, which already retries throttling, 5xx
-and dropped connections with backoff. Every boto3/botocore error leaves this module as a
-:class:`StorageError` that names the bucket and key and says what to fix, never a credential
-(the wording and the redaction: :mod:`dfl_audio.s3_errors`).
+The client is injected (tests pass a moto or Ceph RGW client); :func:`open_s3` gets the
+production one from :mod:`dfl_audio.s3_client`, with botocore's ``standard`` retry mode, which
+already retries throttling, 5xx and dropped connections with backoff. Every boto3/botocore
+error leaves this module as a :class:`StorageError` that names the bucket and key and says what
+to fix, never a credential (the wording and the redaction: :mod:`dfl_audio.s3_errors`).
 
 Observed server behaviour (boto3 1.44, see docs and tests/integration):
 
@@ -24,7 +24,6 @@ import contextlib
 import functools
 import hashlib
 import logging
-import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -32,17 +31,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
-import botocore.session
 from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dfl_audio.errors import ConfigError, ConflictError, StorageError
+from dfl_audio.errors import ConflictError, StorageError
 from dfl_audio.fsutil import file_digest, sha256_bytes
 from dfl_audio.mediatypes import cache_control_for, content_type_for
 from dfl_audio.models import StorageSettings
+from dfl_audio.s3_client import make_client, make_transfer_config, parse_s3_url
 from dfl_audio.s3_errors import error_code, explain, mask_url_userinfo, redact, redact_chain
 from dfl_audio.storage_base import Progress, StoredObject, check_key, conflict, same_content
 
@@ -51,67 +48,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MiB = 1 << 20
 SHA256_META = "sha256"  # stored as x-amz-meta-sha256
-_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _PRECONDITION_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
-
-
-def make_transfer_config(
-    threshold: int = 16 * MiB, chunksize: int = 8 * MiB, concurrency: int = 4
-) -> TransferConfig:
-    """Multipart above ``threshold``, ``concurrency`` parts in flight (classic s3transfer)."""
-    return TransferConfig(
-        multipart_threshold=threshold,
-        multipart_chunksize=chunksize,
-        max_concurrency=concurrency,
-        use_threads=True,
-        preferred_transfer_client="classic",
-    )
-
-
-def make_client(
-    settings: StorageSettings,
-    *,
-    max_attempts: int = 5,
-    connect_timeout: float = 10,
-    read_timeout: float = 60,
-) -> S3Client:
-    """A client from boto3's default credential chain; the endpoint falls back to the
-    ``AWS_ENDPOINT_URL``/``AWS_ENDPOINT_URL_S3`` variables, which botocore reads itself."""
-    config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        s3={"addressing_style": settings.addressing_style},
-    )
-    core = botocore.session.get_session()
-    # Timestamps stay the strings the server sent: no field dfl-audio reads is a date, and
-    # botocore's date parsing is ~85 % of the cost of a listing (0.17 -> 0.02 ms a key), which
-    # every run pays for every stored object.
-    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=str)
-    session = boto3.session.Session(botocore_session=core)
-    return session.client(
-        "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config
-    )
-
-
-def parse_s3_url(location: str) -> tuple[str, str]:
-    """``s3://bucket/some/prefix/`` → ``("bucket", "some/prefix")``.
-
-    >>> parse_s3_url("s3://dfl-audio/podcast/")
-    ('dfl-audio', 'podcast')
-    >>> parse_s3_url("s3://dfl-audio")
-    ('dfl-audio', '')
-    """
-    bucket, _, prefix = location.removeprefix("s3://").partition("/")
-    if not _BUCKET_RE.fullmatch(bucket):
-        raise ConfigError(
-            f"invalid S3 location {location!r}: expected s3://bucket/prefix with a bucket name "
-            "of 3-63 lowercase letters, digits, dots and hyphens"
-        )
-    return bucket, prefix.strip("/")
 
 
 def open_s3(location: str, settings: StorageSettings) -> S3Storage:
