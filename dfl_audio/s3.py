@@ -37,10 +37,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dfl_audio.errors import ConflictError, StorageError
 from dfl_audio.fsutil import file_digest, sha256_bytes
-from dfl_audio.mediatypes import cache_control_for, content_type_for
 from dfl_audio.models import StorageSettings
 from dfl_audio.s3_client import make_client, make_transfer_config, parse_s3_url
 from dfl_audio.s3_errors import error_code, explain, mask_url_userinfo, redact, redact_chain
+from dfl_audio.s3_objects import (
+    etag_is_md5,
+    object_headers,
+    stored_object,
+    unquote_etag,
+    write_conditions,
+)
 from dfl_audio.storage_base import Progress, StoredObject, check_key, conflict, same_content
 
 if TYPE_CHECKING:
@@ -48,7 +54,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SHA256_META = "sha256"  # stored as x-amz-meta-sha256
 _PRECONDITION_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
 
@@ -124,7 +129,7 @@ class S3Storage:
             if same_content(existing, len(data), sha256):
                 assert existing is not None
                 return existing, False
-            headers = _headers(key, sha256, content_encoding)
+            headers = object_headers(key, sha256, content_encoding)
             self.client.put_object(Bucket=self.bucket, Key=full, Body=data, **headers)
             meta = self._head(full)
             md5 = hashlib.md5(data).hexdigest()
@@ -146,7 +151,7 @@ class S3Storage:
                 if error_code(exc) in _MISSING_CODES:
                     return None
                 raise
-            return response["Body"].read(), _unquote(response["ETag"])
+            return response["Body"].read(), unquote_etag(response["ETag"])
 
     def get_file(self, key: str, dest: Path) -> None:
         full = self.full_key(key)
@@ -161,16 +166,16 @@ class S3Storage:
         with self._errors(f"Failed to write {where}", key):
             if expected_etag is not None:
                 self._check_current(where, full, expected_etag)
-            for condition in _conditions(expected_etag):
+            for condition in write_conditions(expected_etag):
                 try:
                     response = self.client.put_object(
                         Bucket=self.bucket,
                         Key=full,
                         Body=data,
                         **condition,
-                        **_headers(key, sha256),
+                        **object_headers(key, sha256),
                     )
-                    return _unquote(response["ETag"])
+                    return unquote_etag(response["ETag"])
                 except ClientError as exc:
                     if error_code(exc) not in _PRECONDITION_CODES | _MISSING_CODES:
                         raise
@@ -203,7 +208,7 @@ class S3Storage:
             for page in pages:
                 for item in page.get("Contents", []):
                     key = item["Key"].removeprefix(base)
-                    etag = _unquote(item["ETag"]) if "ETag" in item else None
+                    etag = unquote_etag(item["ETag"]) if "ETag" in item else None
                     found[key] = StoredObject(key=key, size=item["Size"], sha256=None, etag=etag)
         return found
 
@@ -254,11 +259,11 @@ class S3Storage:
 
     def _head_object(self, key: str, full: str) -> StoredObject | None:
         meta = self._head(full)
-        return _stored(key, meta) if meta is not None else None
+        return stored_object(key, meta) if meta is not None else None
 
     def _current_etag(self, full: str) -> str | None:
         meta = self._head(full)
-        return _unquote(meta["ETag"]) if meta else None
+        return unquote_etag(meta["ETag"]) if meta else None
 
     def _check_current(self, where: str, full: str, expected_etag: str) -> None:
         """Catch a stale read before writing, even on servers that ignore If-Match."""
@@ -274,7 +279,7 @@ class S3Storage:
             str(path),
             self.bucket,
             full,
-            ExtraArgs=_headers(full, sha256),  # the same suffix as the key
+            ExtraArgs=object_headers(full, sha256),  # the same suffix as the key
             Config=self.transfer_config,
             Callback=_serialized(progress),
         )
@@ -328,13 +333,13 @@ class S3Storage:
         objects (whose ETag is the MD5 of the content), the MD5."""
         if meta is None:
             raise StorageError(f"{action}: the object is missing right after the upload")
-        stored = _stored(key, meta)
+        stored = stored_object(key, meta)
         problems = []
         if stored.size != size:
             problems.append(f"size {stored.size}, expected {size}")
         if stored.sha256 != sha256:
             problems.append(f"sha256 metadata {stored.sha256}, expected {sha256}")
-        if _etag_is_md5(meta) and stored.etag != (expected_md5 := md5()):
+        if etag_is_md5(meta) and stored.etag != (expected_md5 := md5()):
             problems.append(f"ETag {stored.etag}, expected MD5 {expected_md5}")
         if problems:
             raise StorageError(f"{action}: verification failed: {'; '.join(problems)}")
@@ -352,44 +357,6 @@ class S3Storage:
             reason = redact(explain(exc, self.bucket, resource, self.endpoint_url), self.client)
             redact_chain(exc, self.client)  # -v prints it, and botocore's text has the URL
             raise StorageError(f"{action}: {reason}", original=exc) from exc
-
-
-def _stored(key: str, meta: dict[str, Any]) -> StoredObject:
-    return StoredObject(
-        key=key,
-        size=int(meta["ContentLength"]),
-        sha256=meta.get("Metadata", {}).get(SHA256_META),
-        etag=_unquote(meta["ETag"]) if meta.get("ETag") else None,
-    )
-
-
-def _headers(key: str, sha256: str, content_encoding: str | None = None) -> dict[str, Any]:
-    headers: dict[str, Any] = {
-        "ContentType": content_type_for(key),
-        "CacheControl": cache_control_for(key),
-        "Metadata": {SHA256_META: sha256},
-    }
-    if content_encoding is not None:
-        headers["ContentEncoding"] = content_encoding
-    return headers
-
-
-def _conditions(expected_etag: str | None) -> list[dict[str, Any]]:
-    """The conditional headers to try in turn: RGW wants the bare ETag, RFC 9110 quotes it."""
-    if expected_etag is None:
-        return [{"IfNoneMatch": "*"}]
-    return [{"IfMatch": expected_etag}, {"IfMatch": f'"{expected_etag}"'}]
-
-
-def _etag_is_md5(meta: dict[str, Any]) -> bool:
-    """Multipart ETags end in ``-N``; SSE-KMS and SSE-C ETags are not the MD5 either."""
-    etag = str(meta.get("ETag", ""))
-    encrypted = str(meta.get("ServerSideEncryption", "")).startswith("aws:kms")
-    return bool(etag) and "-" not in etag and not encrypted and "SSECustomerAlgorithm" not in meta
-
-
-def _unquote(etag: str) -> str:
-    return etag.strip('"')
 
 
 def _serialized(progress: Progress | None) -> Progress | None:
