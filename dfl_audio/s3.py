@@ -1,9 +1,11 @@
-"""⑤ S3-compatible storage: the only module that imports boto3 or botocore.
+"""⑤ S3-compatible storage: the adapter. It, :mod:`dfl_audio.s3_client` and
+:mod:`dfl_audio.s3_errors` are the only modules that import boto3 or botocore.
 
-The client is injected (tests pass a moto or Ceph RGW client); :func:`open_s3` builds the
-production one with botocore's ``standard`` retry mode, which already retries throttling, 5xx
-and dropped connections with backoff. Every boto3/botocore error leaves this module as a
-:class:`StorageError` that names the bucket and key and says what to fix, never a credential.
+The client is injected (tests pass a moto or Ceph RGW client); :func:`open_s3` gets the
+production one from :mod:`dfl_audio.s3_client`, with botocore's ``standard`` retry mode, which
+already retries throttling, 5xx and dropped connections with backoff. Every boto3/botocore
+error leaves this module as a :class:`StorageError` that names the bucket and key and says what
+to fix, never a credential (the wording and the redaction: :mod:`dfl_audio.s3_errors`).
 
 Observed server behaviour (boto3 1.44, see docs and tests/integration):
 
@@ -22,105 +24,38 @@ import contextlib
 import functools
 import hashlib
 import logging
-import re
 import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, quote_plus
 
-import boto3
-import botocore.session
 from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    PartialCredentialsError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 
-from dfl_audio.errors import ConfigError, ConflictError, StorageError
+from dfl_audio.errors import ConflictError, StorageError
 from dfl_audio.fsutil import file_digest, sha256_bytes
-from dfl_audio.mediatypes import cache_control_for, content_type_for
 from dfl_audio.models import StorageSettings
+from dfl_audio.s3_client import make_client, make_transfer_config, parse_s3_url
+from dfl_audio.s3_errors import error_code, explain, mask_url_userinfo, redact, redact_chain
+from dfl_audio.s3_objects import (
+    etag_is_md5,
+    object_headers,
+    stored_object,
+    unquote_etag,
+    write_conditions,
+)
 from dfl_audio.storage_base import Progress, StoredObject, check_key, conflict, same_content
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 log = logging.getLogger(__name__)
-# ``scheme://user:password@``: the userinfo of any URL in a message (plain or %-encoded).
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#\"'<>]*@")
 
-MiB = 1 << 20
-SHA256_META = "sha256"  # stored as x-amz-meta-sha256
-_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _PRECONDITION_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _MISSING_CODES = {"404", "NoSuchKey", "NotFound"}
-
-
-def make_transfer_config(
-    threshold: int = 16 * MiB, chunksize: int = 8 * MiB, concurrency: int = 4
-) -> TransferConfig:
-    """Multipart above ``threshold``, ``concurrency`` parts in flight (classic s3transfer)."""
-    return TransferConfig(
-        multipart_threshold=threshold,
-        multipart_chunksize=chunksize,
-        max_concurrency=concurrency,
-        use_threads=True,
-        preferred_transfer_client="classic",
-    )
-
-
-def make_client(
-    settings: StorageSettings,
-    *,
-    max_attempts: int = 5,
-    connect_timeout: float = 10,
-    read_timeout: float = 60,
-) -> S3Client:
-    """A client from boto3's default credential chain; the endpoint falls back to the
-    ``AWS_ENDPOINT_URL``/``AWS_ENDPOINT_URL_S3`` variables, which botocore reads itself."""
-    config = Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        s3={"addressing_style": settings.addressing_style},
-    )
-    core = botocore.session.get_session()
-    # Timestamps stay the strings the server sent: no field dfl-audio reads is a date, and
-    # botocore's date parsing is ~85 % of the cost of a listing (0.17 -> 0.02 ms a key), which
-    # every run pays for every stored object.
-    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=str)
-    session = boto3.session.Session(botocore_session=core)
-    return session.client(
-        "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config
-    )
-
-
-def parse_s3_url(location: str) -> tuple[str, str]:
-    """``s3://bucket/some/prefix/`` → ``("bucket", "some/prefix")``.
-
-    >>> parse_s3_url("s3://dfl-audio/podcast/")
-    ('dfl-audio', 'podcast')
-    >>> parse_s3_url("s3://dfl-audio")
-    ('dfl-audio', '')
-    """
-    bucket, _, prefix = location.removeprefix("s3://").partition("/")
-    if not _BUCKET_RE.fullmatch(bucket):
-        raise ConfigError(
-            f"invalid S3 location {location!r}: expected s3://bucket/prefix with a bucket name "
-            "of 3-63 lowercase letters, digits, dots and hyphens"
-        )
-    return bucket, prefix.strip("/")
 
 
 def open_s3(location: str, settings: StorageSettings) -> S3Storage:
@@ -194,7 +129,7 @@ class S3Storage:
             if same_content(existing, len(data), sha256):
                 assert existing is not None
                 return existing, False
-            headers = _headers(key, sha256, content_encoding)
+            headers = object_headers(key, sha256, content_encoding)
             self.client.put_object(Bucket=self.bucket, Key=full, Body=data, **headers)
             meta = self._head(full)
             md5 = hashlib.md5(data).hexdigest()
@@ -213,10 +148,10 @@ class S3Storage:
             try:
                 response = self.client.get_object(Bucket=self.bucket, Key=full)
             except ClientError as exc:
-                if _code(exc) in _MISSING_CODES:
+                if error_code(exc) in _MISSING_CODES:
                     return None
                 raise
-            return response["Body"].read(), _unquote(response["ETag"])
+            return response["Body"].read(), unquote_etag(response["ETag"])
 
     def get_file(self, key: str, dest: Path) -> None:
         full = self.full_key(key)
@@ -231,18 +166,18 @@ class S3Storage:
         with self._errors(f"Failed to write {where}", key):
             if expected_etag is not None:
                 self._check_current(where, full, expected_etag)
-            for condition in _conditions(expected_etag):
+            for condition in write_conditions(expected_etag):
                 try:
                     response = self.client.put_object(
                         Bucket=self.bucket,
                         Key=full,
                         Body=data,
                         **condition,
-                        **_headers(key, sha256),
+                        **object_headers(key, sha256),
                     )
-                    return _unquote(response["ETag"])
+                    return unquote_etag(response["ETag"])
                 except ClientError as exc:
-                    if _code(exc) not in _PRECONDITION_CODES | _MISSING_CODES:
+                    if error_code(exc) not in _PRECONDITION_CODES | _MISSING_CODES:
                         raise
                     current = self._current_etag(full)
                     if current != expected_etag:
@@ -273,7 +208,7 @@ class S3Storage:
             for page in pages:
                 for item in page.get("Contents", []):
                     key = item["Key"].removeprefix(base)
-                    etag = _unquote(item["ETag"]) if "ETag" in item else None
+                    etag = unquote_etag(item["ETag"]) if "ETag" in item else None
                     found[key] = StoredObject(key=key, size=item["Size"], sha256=None, etag=etag)
         return found
 
@@ -307,9 +242,9 @@ class S3Storage:
         try:
             return dict(self.client.head_object(Bucket=self.bucket, Key=full))
         except ClientError as exc:
-            if _code(exc) in _MISSING_CODES:
+            if error_code(exc) in _MISSING_CODES:
                 return None
-            if _code(exc).isdigit():  # a HEAD error has no body, so no reason: ask again
+            if error_code(exc).isdigit():  # a HEAD error has no body, so no reason: ask again
                 self._diagnose(full)
             raise
 
@@ -319,16 +254,16 @@ class S3Storage:
         try:
             self.client.get_object(Bucket=self.bucket, Key=full, Range="bytes=0-0")
         except ClientError as exc:
-            if _code(exc) not in _MISSING_CODES:
+            if error_code(exc) not in _MISSING_CODES:
                 raise
 
     def _head_object(self, key: str, full: str) -> StoredObject | None:
         meta = self._head(full)
-        return _stored(key, meta) if meta is not None else None
+        return stored_object(key, meta) if meta is not None else None
 
     def _current_etag(self, full: str) -> str | None:
         meta = self._head(full)
-        return _unquote(meta["ETag"]) if meta else None
+        return unquote_etag(meta["ETag"]) if meta else None
 
     def _check_current(self, where: str, full: str, expected_etag: str) -> None:
         """Catch a stale read before writing, even on servers that ignore If-Match."""
@@ -344,7 +279,7 @@ class S3Storage:
             str(path),
             self.bucket,
             full,
-            ExtraArgs=_headers(full, sha256),  # the same suffix as the key
+            ExtraArgs=object_headers(full, sha256),  # the same suffix as the key
             Config=self.transfer_config,
             Callback=_serialized(progress),
         )
@@ -367,7 +302,7 @@ class S3Storage:
         try:
             response = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=full)
         except (ClientError, BotoCoreError) as exc:
-            reason = _redact(str(exc), self.client)
+            reason = redact(str(exc), self.client)
             log.warning("cannot list multipart uploads of %s/%s: %s", self.bucket, full, reason)
             return []
         return [up["UploadId"] for up in response.get("Uploads", []) if up["Key"] == full]
@@ -378,11 +313,11 @@ class S3Storage:
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
                 log.info("aborted an unfinished multipart upload of %s/%s", self.bucket, full)
             except ClientError as exc:
-                if _code(exc) != "NoSuchUpload":  # ours, completed meanwhile
-                    reason = _redact(str(exc), self.client)
+                if error_code(exc) != "NoSuchUpload":  # ours, completed meanwhile
+                    reason = redact(str(exc), self.client)
                     log.warning("cannot abort upload %s of %s: %s", upload_id, full, reason)
             except BotoCoreError as exc:
-                reason = _redact(str(exc), self.client)
+                reason = redact(str(exc), self.client)
                 log.warning("cannot abort upload %s of %s: %s", upload_id, full, reason)
 
     def _verify(
@@ -398,13 +333,13 @@ class S3Storage:
         objects (whose ETag is the MD5 of the content), the MD5."""
         if meta is None:
             raise StorageError(f"{action}: the object is missing right after the upload")
-        stored = _stored(key, meta)
+        stored = stored_object(key, meta)
         problems = []
         if stored.size != size:
             problems.append(f"size {stored.size}, expected {size}")
         if stored.sha256 != sha256:
             problems.append(f"sha256 metadata {stored.sha256}, expected {sha256}")
-        if _etag_is_md5(meta) and stored.etag != (expected_md5 := md5()):
+        if etag_is_md5(meta) and stored.etag != (expected_md5 := md5()):
             problems.append(f"ETag {stored.etag}, expected MD5 {expected_md5}")
         if problems:
             raise StorageError(f"{action}: verification failed: {'; '.join(problems)}")
@@ -419,47 +354,9 @@ class S3Storage:
             raise
         except (ClientError, BotoCoreError, S3UploadFailedError, OSError) as exc:
             resource = self.bucket + (f"/{self.full_key(key)}" if key is not None else "")
-            reason = _redact(explain(exc, self.bucket, resource, self.endpoint_url), self.client)
-            _redact_chain(exc, self.client)  # -v prints it, and botocore's text has the URL
+            reason = redact(explain(exc, self.bucket, resource, self.endpoint_url), self.client)
+            redact_chain(exc, self.client)  # -v prints it, and botocore's text has the URL
             raise StorageError(f"{action}: {reason}", original=exc) from exc
-
-
-def _stored(key: str, meta: dict[str, Any]) -> StoredObject:
-    return StoredObject(
-        key=key,
-        size=int(meta["ContentLength"]),
-        sha256=meta.get("Metadata", {}).get(SHA256_META),
-        etag=_unquote(meta["ETag"]) if meta.get("ETag") else None,
-    )
-
-
-def _headers(key: str, sha256: str, content_encoding: str | None = None) -> dict[str, Any]:
-    headers: dict[str, Any] = {
-        "ContentType": content_type_for(key),
-        "CacheControl": cache_control_for(key),
-        "Metadata": {SHA256_META: sha256},
-    }
-    if content_encoding is not None:
-        headers["ContentEncoding"] = content_encoding
-    return headers
-
-
-def _conditions(expected_etag: str | None) -> list[dict[str, Any]]:
-    """The conditional headers to try in turn: RGW wants the bare ETag, RFC 9110 quotes it."""
-    if expected_etag is None:
-        return [{"IfNoneMatch": "*"}]
-    return [{"IfMatch": expected_etag}, {"IfMatch": f'"{expected_etag}"'}]
-
-
-def _etag_is_md5(meta: dict[str, Any]) -> bool:
-    """Multipart ETags end in ``-N``; SSE-KMS and SSE-C ETags are not the MD5 either."""
-    etag = str(meta.get("ETag", ""))
-    encrypted = str(meta.get("ServerSideEncryption", "")).startswith("aws:kms")
-    return bool(etag) and "-" not in etag and not encrypted and "SSECustomerAlgorithm" not in meta
-
-
-def _unquote(etag: str) -> str:
-    return etag.strip('"')
 
 
 def _serialized(progress: Progress | None) -> Progress | None:
@@ -473,139 +370,3 @@ def _serialized(progress: Progress | None) -> Progress | None:
             progress(amount)
 
     return call
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-# -- error messages ---------------------------------------------------------------------------
-
-_PERMISSIONS = {
-    "PutObject": "s3:PutObject",
-    "CreateMultipartUpload": "s3:PutObject",
-    "UploadPart": "s3:PutObject",
-    "CompleteMultipartUpload": "s3:PutObject",
-    "HeadObject": "s3:GetObject (and s3:ListBucket on the bucket, to tell missing from denied)",
-    "GetObject": "s3:GetObject",
-    "DeleteObject": "s3:DeleteObject",
-    "ListObjectsV2": "s3:ListBucket",
-    "ListMultipartUploads": "s3:ListBucketMultipartUploads",
-    "AbortMultipartUpload": "s3:AbortMultipartUpload",
-}
-_BUCKET_LEVEL = {"ListObjectsV2", "ListMultipartUploads"}
-_REGION_CODES = {
-    "PermanentRedirect",
-    "301",
-    "AuthorizationHeaderMalformed",
-    "IllegalLocationConstraintException",
-}
-_CODE_REASONS = {
-    "NoSuchBucket": "the bucket {bucket} does not exist (check the bucket name and endpoint)",
-    "SignatureDoesNotMatch": (
-        "the server rejected the request signature: the secret access key is wrong "
-        "for this access key id (SignatureDoesNotMatch)"
-    ),
-    "InvalidAccessKeyId": "the server does not know this access key id (InvalidAccessKeyId)",
-    "RequestTimeTooSkewed": (
-        "this computer's clock is more than 15 minutes off the server's; "
-        "synchronise it (NTP) and retry (RequestTimeTooSkewed)"
-    ),
-    "ExpiredToken": "the session credentials have expired; renew them (ExpiredToken)",
-    "InvalidToken": "the session token is invalid; renew the credentials (InvalidToken)",
-}
-
-
-def explain(exc: BaseException, bucket: str, resource: str, endpoint: str) -> str:
-    """One sentence for the user: what the server said and what to change."""
-    cause = _root_cause(exc)
-    if isinstance(cause, ClientError):
-        return _explain_client_error(cause, bucket, resource)
-    if isinstance(cause, EndpointConnectionError):
-        return (
-            f"cannot connect to {endpoint}: check storage.endpoint_url / AWS_ENDPOINT_URL "
-            "and that the server is running"
-        )
-    if isinstance(cause, ConnectTimeoutError | ReadTimeoutError):
-        return f"timed out talking to {endpoint} ({type(cause).__name__})"
-    if isinstance(cause, ConnectionClosedError):
-        return f"{endpoint} closed the connection during the transfer"
-    if isinstance(cause, NoCredentialsError | PartialCredentialsError):
-        return (
-            "no usable S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-            "or AWS_PROFILE, or another source of boto3's default credential chain"
-        )
-    if isinstance(cause, OSError):
-        return f"cannot read the file: {cause}"
-    return str(cause)
-
-
-def _explain_client_error(exc: ClientError, bucket: str, resource: str) -> str:
-    error = exc.response.get("Error", {})
-    meta = exc.response.get("ResponseMetadata", {})
-    code, status = _code(exc), meta.get("HTTPStatusCode")
-    retries = meta.get("RetryAttempts", 0)
-    tail = f" (HTTP {status} {code}{f', after {retries} retries' if retries else ''})"
-    if code in _CODE_REASONS:
-        return _CODE_REASONS[code].format(bucket=bucket)
-    if code in _REGION_CODES:
-        region = error.get("Region") or meta.get("HTTPHeaders", {}).get("x-amz-bucket-region")
-        hint = f"set storage.region to {region}" if region else "set storage.region to it"
-        return f"the bucket {bucket} is in another region; {hint}" + tail
-    if code in {"AccessDenied", "403", "AllAccessDisabled"}:
-        operation = exc.operation_name
-        target = bucket if operation in _BUCKET_LEVEL else resource
-        needed = _PERMISSIONS.get(operation, f"permission for {operation}")
-        return f"access denied: the credentials need {needed} on {target}" + tail
-    message = error.get("Message") or "no message"
-    return f"{message}" + tail
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    """boto3's S3UploadFailedError hides the ClientError in its context; dig it out."""
-    seen = exc
-    while isinstance(seen, S3UploadFailedError) and (seen.__cause__ or seen.__context__):
-        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
-    return seen
-
-
-def mask_url_userinfo(text: str) -> str:
-    """Every ``scheme://user:password@`` in ``text`` as ``scheme://***@``, in whatever encoding.
-
-    >>> mask_url_userinfo('cannot reach "http://KEY:s%2Fcret@127.0.0.1:9/b" or s3://b/k')
-    'cannot reach "http://***@127.0.0.1:9/b" or s3://b/k'
-    """
-    return _URL_USERINFO.sub(r"\1***@", text)
-
-
-def _redact(text: str, client: S3Client) -> str:
-    """Belt and braces: no credential ever reaches a message, whatever the server echoed."""
-    text = mask_url_userinfo(text)
-    for secret in _credential_strings(client):
-        for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}:
-            text = text.replace(form, "***")
-    return text
-
-
-def _redact_chain(exc: BaseException, client: S3Client) -> None:
-    """Redact the messages of ``exc`` and of the exceptions it came from, for tracebacks."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        current.args = tuple(
-            _redact(arg, client) if isinstance(arg, str) else arg for arg in current.args
-        )
-        current = current.__cause__ or current.__context__
-
-
-def _credential_strings(client: S3Client) -> list[str]:
-    signer = getattr(client, "_request_signer", None)
-    credentials = getattr(signer, "_credentials", None)
-    if credentials is None:
-        return []
-    try:
-        frozen = credentials.get_frozen_credentials()
-    except Exception:  # a refresh failing here must not hide the error being reported
-        return []
-    return [value for value in (frozen.access_key, frozen.secret_key, frozen.token) if value]

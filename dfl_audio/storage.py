@@ -6,7 +6,8 @@ one mutable object, the feed, is written with :meth:`Storage.put_conditional` so
 racing each other cannot silently overwrite one another.
 
 :class:`LocalStorage` is the embedded default (``dfl-audio serve`` serves its folder);
-:class:`dfl_audio.s3.S3Storage` is the only place boto3 is reached.
+:class:`dfl_audio.s3.S3Storage` (with ``s3_client`` and ``s3_errors``) is the only place boto3
+is reached.
 """
 
 from __future__ import annotations

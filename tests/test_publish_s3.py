@@ -1,9 +1,10 @@
 """The whole pipeline against S3 over real HTTP: a moto server on 127.0.0.1, configured the
 way a user does it (``--storage s3://bucket/prefix``, ``--public-url``, the AWS_* variables).
 
-Every S3 client the CLI builds is instrumented (``dfl_audio.s3.make_client`` is wrapped), so
-each test sees the exact order of the requests the command made: which objects were written,
-verified and deleted, and that the feed was written last.
+Every S3 client the CLI builds is instrumented (``make_client`` is wrapped where
+``dfl_audio.s3.open_s3`` looks it up), so each test sees the exact order of the requests the
+command made: which objects were written, verified and deleted, and that the feed was written
+last.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from s3_helpers import http_get, make_public, moto_server
 
 import dfl_audio.publish
 import dfl_audio.s3
+import dfl_audio.s3_client
 from dfl_audio import audio
 from dfl_audio.cli import cli
 from dfl_audio.compression import gzip_bytes
@@ -156,7 +158,7 @@ def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3:
     bucket = f"dfl-pub-{uuid.uuid4().hex[:10]}"
     admin.create_bucket(Bucket=bucket)
     made = S3(moto_endpoint, bucket, admin)
-    real_make_client = dfl_audio.s3.make_client
+    real_make_client = dfl_audio.s3_client.make_client
 
     def instrumented(*args: Any, **kwargs: Any) -> S3Client:
         client = real_make_client(*args, **kwargs)

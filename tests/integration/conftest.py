@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from dfl_audio.models import StorageSettings
-from dfl_audio.s3 import S3Storage, make_client, make_transfer_config
+from dfl_audio.s3 import S3Storage
+from dfl_audio.s3_client import make_client, make_transfer_config
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -32,7 +32,8 @@ from dfl_audio.episodes import Project, read_show
 from dfl_audio.errors import StorageError
 from dfl_audio.models import Show, StorageSettings
 from dfl_audio.publish import RunOptions, run
-from dfl_audio.s3 import S3Storage, make_client
+from dfl_audio.s3 import S3Storage
+from dfl_audio.s3_client import make_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
