@@ -50,7 +50,7 @@ from botocore.exceptions import (
 from dfl_audio.errors import ConfigError, ConflictError, StorageError
 from dfl_audio.fsutil import file_digest, sha256_bytes
 from dfl_audio.mediatypes import cache_control_for, content_type_for
-from dfl_audio.models import StorageSettings
+from dfl_audio.models.show import StorageSettings
 from dfl_audio.storage_base import Progress, StoredObject, check_key, conflict, same_content
 
 if TYPE_CHECKING:
