@@ -2,8 +2,8 @@
 
 Each rule is a plain function that raises ``ValueError`` with the message the editor sees,
 wrapped once in an ``Annotated`` field type; :mod:`.show` and :mod:`.episode` build their
-models from these types only, so a rule and its message live in one place whichever file
-the field is in.
+models from these types on :class:`StrictModel`, so a rule and its message live in one place
+whichever file the field is in.
 """
 
 from __future__ import annotations
