@@ -26,7 +26,7 @@ from dfl_audio.progress import TqdmReporter
 from dfl_audio.run_report import plural
 
 if TYPE_CHECKING:
-    from dfl_audio.models import Show
+    from dfl_audio.models.show import Show
     from dfl_audio.publish import RunOptions, RunResult
     from dfl_audio.storage_base import Storage
 

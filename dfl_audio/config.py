@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from dfl_audio.episodes import Project, read_show
 from dfl_audio.errors import ConfigError
-from dfl_audio.models import Show
+from dfl_audio.models.show import Show
 from dfl_audio.storage import open_storage
 from dfl_audio.storage_base import Storage
 

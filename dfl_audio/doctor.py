@@ -19,7 +19,7 @@ from pathlib import Path
 from dfl_audio.config import Overrides, open_show
 from dfl_audio.episodes import Project, read_show
 from dfl_audio.errors import DflAudioError
-from dfl_audio.models import Show
+from dfl_audio.models.show import Show
 from dfl_audio.storage import LocalStorage, Storage
 
 PROBE_PREFIX = "dfl-audio-doctor/"

@@ -19,15 +19,9 @@ from typing import TYPE_CHECKING, TypedDict, TypeVar
 from dfl_audio.episodes import Project
 from dfl_audio.errors import AudioError
 from dfl_audio.fsutil import sha256_bytes, sha256_file
-from dfl_audio.models import (
-    CLIP_ROLES,
-    ClipRole,
-    Episode,
-    Show,
-    episode_clip,
-    is_remote_image,
-    shifted_episode,
-)
+from dfl_audio.models.episode import CLIP_ROLES, ClipRole, Episode, episode_clip, shifted_episode
+from dfl_audio.models.fields import is_remote_image
+from dfl_audio.models.show import Show
 from dfl_audio.progress import Reporter, accumulate
 from dfl_audio.records import AudioReport, LevelerStats, LimiterStats, Published
 from dfl_audio.storage_base import Storage

@@ -17,7 +17,9 @@ from pydantic import BaseModel, ValidationError
 
 from dfl_audio.cache_file import CACHE_DIR
 from dfl_audio.errors import Problem
-from dfl_audio.models import CONTROL_CHARS, Episode, EpisodeMeta, Show
+from dfl_audio.models.episode import Episode, EpisodeMeta
+from dfl_audio.models.fields import CONTROL_CHARS
+from dfl_audio.models.show import Show
 from dfl_audio.notes import render_html, render_text, with_chapters_text
 from dfl_audio.yamlfile import LineMap, YamlSyntaxError, load_with_lines
 

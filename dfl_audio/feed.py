@@ -21,7 +21,9 @@ from lxml import etree
 
 from dfl_audio.errors import FeedError
 from dfl_audio.fsutil import sha256_bytes
-from dfl_audio.models import Chapter, Show, is_remote_image
+from dfl_audio.models.episode import Chapter
+from dfl_audio.models.fields import is_remote_image
+from dfl_audio.models.show import Show
 from dfl_audio.notes import with_chapters_html, with_chapters_text
 from dfl_audio.records import FeedItem
 from dfl_audio.site.urls import show_page_url

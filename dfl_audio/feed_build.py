@@ -12,7 +12,8 @@ from datetime import datetime
 
 from dfl_audio.feed import render_feed
 from dfl_audio.feed_memo import FeedMemo, render_inputs_digest
-from dfl_audio.models import Episode, Show, shifted_episode
+from dfl_audio.models.episode import Episode, shifted_episode
+from dfl_audio.models.show import Show
 from dfl_audio.records import FeedItem, TranscriptLink
 from dfl_audio.site.urls import episode_page_url
 from dfl_audio.state import PublishState

@@ -22,7 +22,7 @@ from lxml import etree
 from dfl_audio.errors import FeedError
 from dfl_audio.mediatypes import CAPTION_TYPES, CHAPTERS_TYPE
 from dfl_audio.mediatypes import transcript_type as type_of_transcript
-from dfl_audio.models import Person, Show
+from dfl_audio.models.show import Person, Show
 from dfl_audio.records import FeedItem, TranscriptLink
 
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from dfl_audio.cache_file import load_entries, package_digest, save_entries
-from dfl_audio.models import Show
+from dfl_audio.models.show import Show
 from dfl_audio.records import FeedItem
 
 FORMAT = 1

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dfl_audio.models import Chapter, Link
+from dfl_audio.models.episode import Chapter, Link
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from dfl_audio.cache_file import load_entries, save_entries
 from dfl_audio.episodes import Parsed, Project, read_episode
-from dfl_audio.models import Episode
+from dfl_audio.models.episode import Episode
 from dfl_audio.stamp_cache import Stamp, stamp_of
 from dfl_audio.yamlfile import LineMap
 

@@ -36,7 +36,8 @@ from dfl_audio.feed_build import FeedParts, feed_parts, render_parts
 from dfl_audio.feed_memo import FeedMemo
 from dfl_audio.fsutil import sha256_file
 from dfl_audio.gc import GRACE
-from dfl_audio.models import Episode, Show
+from dfl_audio.models.episode import Episode
+from dfl_audio.models.show import Show
 from dfl_audio.records import Published
 from dfl_audio.refusals import recording_problems
 from dfl_audio.run_memo import fingerprint, nothing_to_do, run_inputs

@@ -27,7 +27,8 @@ from dfl_audio.feed_build import render
 from dfl_audio.fsutil import atomic_write_bytes
 from dfl_audio.gc import collect, referenced, supersede
 from dfl_audio.leftovers import work_dir
-from dfl_audio.models import Episode, Show
+from dfl_audio.models.episode import Episode
+from dfl_audio.models.show import Show
 from dfl_audio.plan import (
     EpisodePlan,
     FeedUpdate,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from dfl_audio.mediatypes import MEDIA_TYPES
 
 if TYPE_CHECKING:
-    from dfl_audio.models import Show
+    from dfl_audio.models.show import Show
     from dfl_audio.publish import RunResult
 
 # One wait for the whole check: a public URL nobody answers must not hold a run up longer.

@@ -25,7 +25,8 @@ from pydantic import (
 
 from dfl_audio.keys import check_content_key
 from dfl_audio.mediatypes import MEDIA_TYPES, transcript_type
-from dfl_audio.models import Episode, clean_text
+from dfl_audio.models.episode import Episode
+from dfl_audio.models.fields import clean_text
 
 
 class LevelerStats(BaseModel):

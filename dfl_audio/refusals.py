@@ -11,7 +11,8 @@ from pathlib import Path
 from dfl_audio.episode_audio import source_fingerprint
 from dfl_audio.episodes import Project
 from dfl_audio.errors import AudioError, EpisodeError, Problem
-from dfl_audio.models import Episode, Show
+from dfl_audio.models.episode import Episode
+from dfl_audio.models.show import Show
 from dfl_audio.state import PublishState, load_state
 from dfl_audio.validate import late_transcript_problems, load_catalog
 

@@ -34,7 +34,9 @@ from typing import Any
 
 from dfl_audio.cache_file import load_entries, package_digest, save_entries
 from dfl_audio.episodes import Project
-from dfl_audio.models import Episode, Show, is_remote_image
+from dfl_audio.models.episode import Episode
+from dfl_audio.models.fields import is_remote_image
+from dfl_audio.models.show import Show
 from dfl_audio.site.store import known_slugs
 from dfl_audio.site.urls import EPISODE_PAGES, slug_of_page
 from dfl_audio.state import PublishState

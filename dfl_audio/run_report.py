@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dfl_audio.models import Show
+    from dfl_audio.models.show import Show
     from dfl_audio.publish import RunResult
 
 _VERBS = {  # plan action -> (done, dry run)

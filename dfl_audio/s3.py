@@ -37,7 +37,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dfl_audio.errors import ConflictError, StorageError
 from dfl_audio.fsutil import file_digest, sha256_bytes
-from dfl_audio.models import StorageSettings
+from dfl_audio.models.show import StorageSettings
 from dfl_audio.s3_client import make_client, make_transfer_config, parse_s3_url
 from dfl_audio.s3_errors import error_code, explain, mask_url_userinfo, redact, redact_chain
 from dfl_audio.s3_objects import (

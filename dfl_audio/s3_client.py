@@ -17,7 +17,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 from dfl_audio.errors import ConfigError
-from dfl_audio.models import StorageSettings
+from dfl_audio.models.show import StorageSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from dfl_audio.episodes import Project, validation_problems
 from dfl_audio.errors import EpisodeError, Problem
-from dfl_audio.models import EpisodeMeta
+from dfl_audio.models.episode import EpisodeMeta
 
 
 def slugify(title: str, max_length: int = 60) -> str:

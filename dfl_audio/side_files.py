@@ -20,7 +20,9 @@ from dfl_audio.errors import TranscriptError
 from dfl_audio.feed import chapters_json
 from dfl_audio.fsutil import file_digest, sha256_bytes
 from dfl_audio.mediatypes import MEDIA_TYPES
-from dfl_audio.models import Episode, Show, is_remote_image, shifted_episode
+from dfl_audio.models.episode import Episode, shifted_episode
+from dfl_audio.models.fields import is_remote_image
+from dfl_audio.models.show import Show
 from dfl_audio.records import Published, StoredTranscript
 from dfl_audio.state import PublishState
 from dfl_audio.storage_base import Storage

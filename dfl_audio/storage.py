@@ -28,7 +28,7 @@ from dfl_audio.errors import ConfigError, StorageError
 from dfl_audio.fsutil import atomic_write_bytes, file_digest, sha256_bytes
 from dfl_audio.keys import check_key as check_key  # re-exported: storage.check_key stays
 from dfl_audio.leftovers import create_temp_file, sweep_tree
-from dfl_audio.models import StorageSettings
+from dfl_audio.models.show import StorageSettings
 from dfl_audio.stamp_cache import Stamp, StampCache, stamp_of
 from dfl_audio.storage_base import Progress as Progress
 from dfl_audio.storage_base import Storage as Storage

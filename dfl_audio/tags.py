@@ -26,7 +26,8 @@ import mutagen.id3
 from mutagen.mp3 import MP3
 
 from dfl_audio.errors import AudioError
-from dfl_audio.models import Chapter, Episode, Show
+from dfl_audio.models.episode import Chapter, Episode
+from dfl_audio.models.show import Show
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,9 @@ from dfl_audio.artwork import artwork_problems, chapter_image_problems
 from dfl_audio.episodes import Parsed, Project, read_episode, read_show
 from dfl_audio.errors import AudioError, EpisodeError, Problem, TranscriptError
 from dfl_audio.mediatypes import TRANSCRIPT_SOURCES
-from dfl_audio.models import CLIP_ROLES, Episode, Show, is_remote_image
+from dfl_audio.models.episode import CLIP_ROLES, Episode
+from dfl_audio.models.fields import is_remote_image
+from dfl_audio.models.show import Show
 from dfl_audio.parse_cache import cache_for
 from dfl_audio.transcript_check import transcript_slips
 from dfl_audio.transcript_cues import Slip

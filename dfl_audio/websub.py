@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlencode
 
-from dfl_audio.models import Show
+from dfl_audio.models.show import Show
 
 log = logging.getLogger(__name__)
 

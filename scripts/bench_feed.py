@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dfl_audio.feed import diff_feeds, render_feed, summarize_feed
-from dfl_audio.models import Episode, EpisodeMeta, Show
+from dfl_audio.models.episode import Episode, EpisodeMeta
+from dfl_audio.models.show import Show
 from dfl_audio.records import FeedItem, TranscriptLink
 
 BASE = "https://media.example.org/dfl/"

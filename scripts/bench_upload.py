@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dfl_audio.mediatypes import IMMUTABLE
-from dfl_audio.models import StorageSettings
+from dfl_audio.models.show import StorageSettings
 from dfl_audio.s3 import S3Storage
 from dfl_audio.s3_client import make_client, make_transfer_config
 

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from dfl_audio.models import Episode, EpisodeMeta, Show
+from dfl_audio.models.episode import Episode, EpisodeMeta
+from dfl_audio.models.show import Show
 from dfl_audio.records import FeedItem
 
 IMAGE_URL = "https://media.example.org/dfl/art/cover-3000.jpg"

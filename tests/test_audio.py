@@ -18,7 +18,7 @@ from dfl_audio.audio import tuning
 from dfl_audio.audio.source import conditioned_chunks
 from dfl_audio.audio.wav import wav_chunks, wav_layout
 from dfl_audio.errors import AudioError
-from dfl_audio.models import AudioSettings
+from dfl_audio.models.show import AudioSettings
 
 TARGET = AudioSettings()
 

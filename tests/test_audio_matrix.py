@@ -36,7 +36,7 @@ from voice_metrics import Loudness, ebur128
 
 from dfl_audio import audio
 from dfl_audio.audio.tuning import mp3_margin_db
-from dfl_audio.models import AudioSettings
+from dfl_audio.models.show import AudioSettings
 
 __all__ = ["corpus_recordings"]
 

@@ -21,7 +21,7 @@ from audio_fixtures import write_wav
 
 from dfl_audio import audio, ffmpeg
 from dfl_audio.audio import filters
-from dfl_audio.models import AudioSettings
+from dfl_audio.models.show import AudioSettings
 
 RATE = 44100
 SHIPPED = AudioSettings(channels=1, bitrate=96, sample_rate=RATE)

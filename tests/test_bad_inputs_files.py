@@ -23,7 +23,7 @@ from project_fixtures import REPO, SAMPLE_EPISODE, edit, project
 
 from dfl_audio.cli import cli
 from dfl_audio.episodes import Project
-from dfl_audio.models import StorageSettings
+from dfl_audio.models.show import StorageSettings
 from dfl_audio.s3_client import make_client
 from dfl_audio.s3_errors import redact
 from dfl_audio.yamlfile import YamlSyntaxError, load_with_lines

@@ -17,7 +17,7 @@ from test_publish import GUID, publish_now
 from dfl_audio import audio, episode_audio, mp3_calibration
 from dfl_audio.audio.assemble import prepare_clip
 from dfl_audio.episodes import Project, read_show
-from dfl_audio.models import episode_clip
+from dfl_audio.models.episode import episode_clip
 from dfl_audio.records import Published
 from dfl_audio.state import load_state
 from dfl_audio.validate import load_catalog

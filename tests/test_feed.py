@@ -45,7 +45,8 @@ from dfl_audio.feed import (
     summarize_feed,
 )
 from dfl_audio.feed_ext import NAMESPACES
-from dfl_audio.models import Chapter, Show, podcast_guid_for
+from dfl_audio.models.episode import Chapter
+from dfl_audio.models.show import Show, podcast_guid_for
 from dfl_audio.records import FeedItem
 
 GOLDEN = Path(__file__).parent / "golden"

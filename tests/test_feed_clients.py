@@ -31,7 +31,8 @@ from pydantic import ValidationError
 
 from dfl_audio.feed import render_feed
 from dfl_audio.feed_ext import whole_seconds
-from dfl_audio.models import EpisodeMeta, Show
+from dfl_audio.models.episode import EpisodeMeta
+from dfl_audio.models.show import Show
 from dfl_audio.records import FeedItem
 
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"

@@ -30,7 +30,7 @@ from dfl_audio.cli import cli
 from dfl_audio.episodes import Project
 from dfl_audio.feed import render_feed
 from dfl_audio.feed_ext import NAMESPACES
-from dfl_audio.models import Show, podcast_guid_for
+from dfl_audio.models.show import Show, podcast_guid_for
 from dfl_audio.websub import ping_hub
 
 __all__ = ["project"]

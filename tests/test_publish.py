@@ -27,7 +27,7 @@ from dfl_audio import audio, episode_audio, publish
 from dfl_audio.cli import cli
 from dfl_audio.episodes import Project
 from dfl_audio.errors import EpisodeError, FeedError
-from dfl_audio.models import AudioSettings
+from dfl_audio.models.show import AudioSettings
 from dfl_audio.publish import RunOptions, run
 from dfl_audio.state import load_state
 from dfl_audio.storage import LocalStorage, open_storage
@@ -333,7 +333,7 @@ def test_publish_json_reports_the_record(project: Project) -> None:
 
 
 def test_settings_change_marks_audio_stale() -> None:
-    from dfl_audio.models import Show
+    from dfl_audio.models.show import Show
 
     show = _show(Project(Path(__file__).resolve().parent.parent))
     louder = Show.model_validate({**show.model_dump(), "audio": AudioSettings(loudness=-14)})

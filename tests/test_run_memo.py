@@ -15,7 +15,7 @@ from project_fixtures import REPO, SAMPLE_EPISODE, edit
 from dfl_audio import run_memo
 from dfl_audio.episodes import Project, read_show
 from dfl_audio.errors import FeedError
-from dfl_audio.models import Show
+from dfl_audio.models.show import Show
 from dfl_audio.publish import RunOptions, RunResult, run
 from dfl_audio.site.urls import slug_of_episode_file
 from dfl_audio.storage import open_storage

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from dfl_audio.errors import TranscriptError
 from dfl_audio.feed import chapters_json
-from dfl_audio.models import Chapter, shift_chapters
+from dfl_audio.models.episode import Chapter, shift_chapters
 from dfl_audio.transcripts import shift_transcript
 
 VTT = """WEBVTT

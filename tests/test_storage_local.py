@@ -20,7 +20,7 @@ from dfl_audio.cli import cli
 from dfl_audio.errors import ConfigError, ConflictError, StorageError
 from dfl_audio.fsutil import atomic_write_bytes, sha256_bytes, sha256_file
 from dfl_audio.leftovers import temp_name
-from dfl_audio.models import StorageSettings
+from dfl_audio.models.show import StorageSettings
 from dfl_audio.stamp_cache import StampCache
 from dfl_audio.storage import INDEX_DIR, LocalStorage, open_storage
 

@@ -19,7 +19,8 @@ from pydantic import ValidationError
 
 from dfl_audio.artwork import tag_cover
 from dfl_audio.errors import AudioError
-from dfl_audio.models import Chapter, Episode, EpisodeMeta, Person, Show
+from dfl_audio.models.episode import Chapter, Episode, EpisodeMeta
+from dfl_audio.models.show import Person, Show
 from dfl_audio.tags import write_tags
 from dfl_audio.tags_read import ChapterTag, TagSnapshot, read_tags
 

@@ -24,7 +24,7 @@ from dfl_audio.audio.parked import ParkedArray
 from dfl_audio.audio.probe import AudioProbe
 from dfl_audio.audio.source import Conditioner, Spool, direct_wav, open_source
 from dfl_audio.errors import AudioError
-from dfl_audio.models import AudioSettings
+from dfl_audio.models.show import AudioSettings
 
 log = logging.getLogger(__name__)
 

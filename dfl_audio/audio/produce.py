@@ -31,7 +31,7 @@ from dfl_audio.audio.meter import Profile, profile_of
 from dfl_audio.audio.parked import ParkedArray
 from dfl_audio.audio.probe import AudioProbe
 from dfl_audio.audio.source import conditioned_chunks
-from dfl_audio.models import AudioSettings
+from dfl_audio.models.show import AudioSettings
 from dfl_audio.records import LevelerStats, LimiterStats
 
 log = logging.getLogger(__name__)

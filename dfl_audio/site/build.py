@@ -15,7 +15,8 @@ from pathlib import Path
 from dfl_audio.feed import newest_first
 from dfl_audio.feed_build import feed_items
 from dfl_audio.fsutil import sha256_bytes
-from dfl_audio.models import Episode, Show
+from dfl_audio.models.episode import Episode
+from dfl_audio.models.show import Show
 from dfl_audio.records import FeedItem
 from dfl_audio.site.assets import Assets, player_assets
 from dfl_audio.site.listing import ListedEpisode, listed_episodes

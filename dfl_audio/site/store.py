@@ -22,7 +22,7 @@ from pathlib import Path
 
 from dfl_audio.compression import GZIP, gzip_bytes, travels_compressed
 from dfl_audio.fsutil import atomic_write_bytes
-from dfl_audio.models import Episode
+from dfl_audio.models.episode import Episode
 from dfl_audio.site.build import Website
 from dfl_audio.site.gzip_digests import GzipDigests
 from dfl_audio.site.page_cache import PageCache

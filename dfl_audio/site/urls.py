@@ -12,7 +12,7 @@ from dfl_audio.episodes import EPISODE_NAME  # the one file-name rule
 from dfl_audio.mediatypes import EPISODE_PAGES as EPISODE_PAGES  # every episode page key starts so
 from dfl_audio.mediatypes import SHOW_PAGE as SHOW_PAGE
 from dfl_audio.mediatypes import SITEMAP_NAME
-from dfl_audio.models import Show
+from dfl_audio.models.show import Show
 
 SITEMAP = SITEMAP_NAME
 

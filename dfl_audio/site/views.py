@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dfl_audio.models import Person, Show
+from dfl_audio.models.show import Person, Show
 from dfl_audio.notes import render_html
 from dfl_audio.records import FeedItem
 from dfl_audio.site import clock

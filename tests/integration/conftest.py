@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from dfl_audio.models import StorageSettings
+from dfl_audio.models.show import StorageSettings
 from dfl_audio.s3 import S3Storage
 from dfl_audio.s3_client import make_client, make_transfer_config
 

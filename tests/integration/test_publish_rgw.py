@@ -30,7 +30,7 @@ from dfl_audio.cli import cli
 from dfl_audio.config import Overrides, effective_show
 from dfl_audio.episodes import Project, read_show
 from dfl_audio.errors import StorageError
-from dfl_audio.models import Show, StorageSettings
+from dfl_audio.models.show import Show, StorageSettings
 from dfl_audio.publish import RunOptions, run
 from dfl_audio.s3 import S3Storage
 from dfl_audio.s3_client import make_client

@@ -18,7 +18,7 @@ from s3_helpers import WRITES, count_calls, http_get, kill_after_first_part, mak
 
 from dfl_audio.errors import ConflictError, StorageError
 from dfl_audio.mediatypes import FEED, IMMUTABLE
-from dfl_audio.models import StorageSettings
+from dfl_audio.models.show import StorageSettings
 from dfl_audio.s3 import S3Storage
 from dfl_audio.s3_client import make_client
 
