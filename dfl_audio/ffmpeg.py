@@ -186,9 +186,9 @@ class Decoder:
     def chunks(self, frames: int) -> Iterator[npt.NDArray[np.float32]]:
         """Yield chunks of ``frames`` frames (the last may be shorter)."""
         width = self.channels * (2 if self._int16 else 4)
-        self._reader = threading.Thread(target=self._read_all, args=(frames * width,))
-        self._reader.daemon = True
-        self._reader.start()
+        reader = threading.Thread(target=self._read_all, args=(frames * width,), daemon=True)
+        reader.start()
+        self._reader = reader  # only once started: close() joins it (Ctrl-C may land in start)
         while (data := self._queue.get()) is not None:
             usable = len(data) - len(data) % width
             if usable:
