@@ -177,19 +177,6 @@ def _repo_path(value: str) -> str:
     return str(path)
 
 
-FEED_NAME = r"[A-Za-z0-9_-][A-Za-z0-9._-]*\.xml"  # a storage key: never starting with "."
-
-
-def _feed_name(value: str) -> str:
-    """The feed's file name in the storage root (its key)."""
-    if not re.fullmatch(FEED_NAME, value):
-        raise ValueError(
-            f"must be a file name ending in .xml, of letters, digits, '.', '_' and '-', not "
-            f"starting with '.' (such as interviews.xml), got {value!r}"
-        )
-    return value
-
-
 def _storage_location(value: str) -> str:
     """A folder (relative to the repository, or absolute) or ``s3://bucket/prefix``."""
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", value)
