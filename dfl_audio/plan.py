@@ -303,10 +303,6 @@ def _check_recordings(project: Project, plans: Sequence[EpisodePlan], state: Pub
     transcript fit, and every published one its transcript (which may have been edited):
     found now, not after the episodes before it were uploaded."""
     encodes = [plan.episode for plan in plans if plan.action == "encode"]
-    if encodes:
-        from dfl_audio.audio.filters import load_in_background  # numpy only when audio is due
-
-        load_in_background()
     problems = recording_problems(project, encodes) if encodes else []
     for plan in plans:
         record = state.episodes.get(plan.episode.meta.guid)

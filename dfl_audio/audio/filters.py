@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
 from typing import Any
 
 import numpy as np
@@ -24,13 +23,6 @@ def _dtbsv() -> Any:
     from scipy.linalg import blas  # loaded only when audio is processed
 
     return blas.dtbsv
-
-
-def load_in_background() -> None:
-    """Start importing scipy's BLAS (~0.3 s) on a thread: a publish calls this when it starts
-    probing the recordings it will encode, so the measure pass does not wait for the import.
-    Not a daemon: an early exit waits for the import instead of cutting it off mid-way."""
-    threading.Thread(target=_dtbsv, name="dfl-audio-load-blas").start()
 
 
 class IirFilter:
