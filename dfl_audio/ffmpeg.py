@@ -363,7 +363,7 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """A child with stderr piped; stdin or stdout piped (by default, one of the two).
 
-    ``background``: the child yields the CPU to the rest (see :func:`yield_cpu`).
+    ``background``: the child yields the CPU to the rest (see :func:`_yield_cpu`).
     """
     log.debug("running %s", " ".join(cmd))
     piped_out = not stdin if stdout is None else stdout
@@ -377,14 +377,14 @@ def spawn(
     except OSError as exc:
         raise AudioError(f"cannot start ffmpeg: {exc}", path, exc) from exc
     if background:
-        yield_cpu(proc.pid)
+        _yield_cpu(proc.pid)
     return proc
 
 
 BACKGROUND_NICENESS = 10  # below our own priority (19 is the lowest)
 
 
-def yield_cpu(pid: int) -> None:
+def _yield_cpu(pid: int) -> None:
     """Lower a child's scheduling priority: the check of a growing MP3 must never take the
     core from LAME, the one core-bound stage of a publish (the check catches up when LAME is
     done). Our own threads keep theirs: a starved thread holding the GIL would stall the
