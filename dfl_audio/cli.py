@@ -351,9 +351,7 @@ def _notify_hub(show: Show, result: RunResult) -> None:
 def _report(state: State, result: RunResult, show: Show) -> None:
     if state.quiet:
         return
-    from dfl_audio.run_report import summary_lines
-
-    for line in summary_lines(result, show):
+    for line in run_report.summary_lines(result, show):
         click.echo(line)
 
 
