@@ -2,7 +2,7 @@
 
 Everything that turns samples into LUFS lives here, pure numpy over float frames shaped
 ``(n, channels)``. The K-weighting (a high-frequency shelf, then a 38 Hz high-pass) is run as
-one 4th-order :class:`~dfl_audio.audio.filters.IirFilter`.
+a cascade of two biquads in :class:`~dfl_audio.audio.filters.IirFilter`.
 """
 
 from __future__ import annotations
@@ -84,13 +84,10 @@ def k_weighting_biquads(sample_rate: int) -> FloatArray:
 
 
 class KWeighting(IirFilter):
-    """Streaming K-weighting of ``channels`` channels (both biquads as one 4th-order filter)."""
+    """Streaming K-weighting of ``channels`` channels (the two biquads in cascade)."""
 
     def __init__(self, sample_rate: int, channels: int) -> None:
-        sos = k_weighting_biquads(sample_rate)
-        b = np.asarray(np.polymul(sos[0, :3], sos[1, :3]), dtype=np.float64)
-        a = np.asarray(np.polymul(sos[0, 3:], sos[1, 3:]), dtype=np.float64)
-        super().__init__(b, a, channels)
+        super().__init__(k_weighting_biquads(sample_rate), channels)
 
 
 def gated_loudness(segment_energy: FloatArray) -> float:

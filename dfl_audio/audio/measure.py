@@ -122,8 +122,8 @@ class Measurement:
 
 
 def one_blas_thread() -> threadpool_limits:
-    """Our small matmuls (true-peak interpolation) and banded solves run fastest on one BLAS
-    thread; the other core belongs to the ffmpeg child (decoder, then LAME)."""
+    """Our small matmuls (true-peak interpolation, the filters' block products) run fastest on
+    one BLAS thread; the other core belongs to the ffmpeg child (decoder, then LAME)."""
     return threadpool_limits(limits=1, user_api="blas")
 
 
