@@ -72,10 +72,10 @@ class _Chain:
     def __init__(self, step: FloatArray, count: int) -> None:
         size = len(step)
         powers = _powers(step, count)
-        within = np.zeros((count * size, count * size))
-        for i in range(count):
-            for k in range(i):
-                within[i * size : (i + 1) * size, k * size : (k + 1) * size] = powers[i - 1 - k]
+        stacked = np.stack(powers)  # (count + 1, size, size)
+        lag = np.arange(count)[:, None] - np.arange(count)[None, :] - 1  # block (i, k): i-1-k
+        blocks = np.where((lag >= 0)[:, :, None, None], stacked[np.clip(lag, 0, None)], 0.0)
+        within = blocks.transpose(0, 2, 1, 3).reshape(count * size, count * size)
         after = np.concatenate([powers[count - 1 - k] for k in range(count)], axis=1)
         self.within_t = np.ascontiguousarray(within.T)
         self.after_t = np.ascontiguousarray(after.T)
