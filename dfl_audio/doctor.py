@@ -48,7 +48,7 @@ def diagnose(project: Project, overrides: Overrides) -> Iterator[Check]:
 
 
 def _ffmpeg_check() -> Check:
-    from dfl_audio.ffmpeg import ffmpeg_info
+    from dfl_audio.ffmpeg_locate import ffmpeg_info
 
     try:
         info = ffmpeg_info()

@@ -1,5 +1,5 @@
-"""The one place that finds and runs ffmpeg (:mod:`.ffmpeg_growing` and :mod:`.ffmpeg_judge`
-run theirs through it).
+"""The one place that runs ffmpeg (:mod:`.ffmpeg_growing` and :mod:`.ffmpeg_judge` run theirs
+through it; :mod:`.ffmpeg_locate` finds which ffmpeg).
 
 ffmpeg is the decoder of truth and the MP3 encoder. On a fresh machine without a system
 ffmpeg we fall back to the static binary in the ``imageio-ffmpeg`` wheel, which has libmp3lame
@@ -13,12 +13,9 @@ from __future__ import annotations
 import collections
 import contextlib
 import fcntl
-import functools
 import logging
 import os
 import queue
-import re
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -30,65 +27,13 @@ import numpy as np
 import numpy.typing as npt
 
 from dfl_audio.errors import AudioError
+from dfl_audio.ffmpeg_locate import ffmpeg_info
 
 log = logging.getLogger(__name__)
 
-ENV_VAR = "DFL_AUDIO_FFMPEG"
 _PIPE_BYTES = 1 << 20  # ask Linux for 1 MiB pipes so both ends keep busy
 _F_SETPIPE_SZ = 1031
 _STDERR_LINES = 40
-
-
-@dataclass(frozen=True)
-class FfmpegInfo:
-    """Which ffmpeg we run, for ``dfl-audio doctor``; ``forced`` when set by the env var."""
-
-    path: str
-    version: str
-    source: Literal["system", "imageio-ffmpeg"]
-    forced: bool = False
-
-
-@functools.cache
-def ffmpeg_info() -> FfmpegInfo:
-    """Locate ffmpeg: ``$DFL_AUDIO_FFMPEG``, else the system one on PATH, else imageio's."""
-    forced = os.environ.get(ENV_VAR)
-    if forced:
-        return _info_for(forced, forced=True)
-    system = shutil.which("ffmpeg")
-    if system:
-        return _info_for(system, forced=False)
-    return _info_for(_imageio_exe(), forced=False)
-
-
-def _imageio_exe() -> str:
-    try:
-        import imageio_ffmpeg
-
-        return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except Exception as exc:  # the wheel raises RuntimeError when its binary is missing
-        raise AudioError(
-            "ffmpeg not found: install ffmpeg or the imageio-ffmpeg package", original=exc
-        ) from exc
-
-
-def _info_for(path: str, *, forced: bool) -> FfmpegInfo:
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        raise AudioError(f"ffmpeg is not an executable file (from ${ENV_VAR}?)", path)
-    try:
-        done = subprocess.run(
-            [path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AudioError(f"cannot run ffmpeg: {exc}", path, exc) from exc
-    first = done.stdout.splitlines()[0] if done.stdout else ""
-    match = re.match(r"ffmpeg version (\S+)", first)
-    if done.returncode != 0 or not match:
-        raise AudioError("not a working ffmpeg (-version failed)", path)
-    source: Literal["system", "imageio-ffmpeg"] = (
-        "imageio-ffmpeg" if "imageio_ffmpeg" in path else "system"
-    )
-    return FfmpegInfo(path=path, version=match.group(1), source=source, forced=forced)
 
 
 def base_command() -> list[str]:

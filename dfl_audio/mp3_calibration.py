@@ -2,25 +2,25 @@
 
 The loudness target holds on the MP3, not on the PCM handed to LAME: its CBR modes lower the
 level by a few tenths of a dB. A 1 s round trip of speech-band noise through ffmpeg measures
-that offset for the installed build, and a small JSON cache keeps it.
+that offset for the installed build, and the user's cache keeps it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import json
-import os
 import subprocess
-from pathlib import Path
 
 import numpy as np
 
+from dfl_audio import user_cache
 from dfl_audio.errors import AudioError
-from dfl_audio.ffmpeg import base_command, ffmpeg_info
-from dfl_audio.fsutil import atomic_write_bytes
+from dfl_audio.ffmpeg import base_command
+from dfl_audio.ffmpeg_locate import ffmpeg_info
 
-CACHE_ENV_VAR = "DFL_AUDIO_CACHE"  # folder for the encoder calibration (else XDG cache)
+CACHE_ENV_VAR = user_cache.CACHE_ENV_VAR  # folder for the calibration (else the XDG cache)
+
+
+CACHE_NAME = "mp3-level-offset.json"
 
 
 @functools.cache
@@ -29,37 +29,17 @@ def mp3_level_offset(sample_rate: int, channels: int, bitrate_kbps: int) -> floa
 
     Measured by a 1 s round trip of speech-band noise through pipes, so the loudness target
     holds on the MP3 itself whatever LAME build is installed. The ~0.3 s round trip (two
-    ffmpeg starts) is done once per ffmpeg build and setting, then kept in a small JSON file
-    (``$DFL_AUDIO_CACHE`` or the XDG cache folder); an unreadable cache is just remeasured.
+    ffmpeg starts) is done once per ffmpeg build and setting, then kept in the user's cache
+    (:mod:`dfl_audio.user_cache`); an unreadable cache is just remeasured.
     """
     info = ffmpeg_info()
     key = f"{info.path}|{info.version}|{sample_rate}|{channels}|{bitrate_kbps}"
-    cache = _cache_file()
-    known = _read_cache(cache)
-    cached = known.get(key)
+    cached = user_cache.recall(CACHE_NAME, key)
     if isinstance(cached, float):
         return cached
     offset = _calibrate(sample_rate, channels, bitrate_kbps)
-    known[key] = offset
-    with contextlib.suppress(OSError):
-        atomic_write_bytes(cache, json.dumps(known, indent=1, sort_keys=True).encode())
+    user_cache.remember(CACHE_NAME, key, offset)
     return offset
-
-
-def _cache_file() -> Path:
-    folder = os.environ.get(CACHE_ENV_VAR)
-    if not folder:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-        folder = os.path.join(base, "dfl-audio")
-    return Path(folder) / "mp3-level-offset.json"
-
-
-def _read_cache(path: Path) -> dict[str, object]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _calibrate(sample_rate: int, channels: int, bitrate_kbps: int) -> float:

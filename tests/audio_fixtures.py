@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from pydub import AudioSegment
 
-from dfl_audio.ffmpeg import ffmpeg_info
+from dfl_audio.ffmpeg_locate import ffmpeg_info
 
 SENTENCES = (
     "Welcome back to Depth First Learning. Today we talk about attention and memory.",

@@ -13,7 +13,7 @@ import pytest
 from audio_fixtures import export, run_ffmpeg, sine, speech, write_wav
 from pydub import AudioSegment
 
-from dfl_audio import audio, ffmpeg, mp3_calibration
+from dfl_audio import audio, ffmpeg, ffmpeg_locate, mp3_calibration
 from dfl_audio.audio import tuning
 from dfl_audio.audio.source import conditioned_chunks
 from dfl_audio.audio.wav import wav_chunks, wav_layout
@@ -279,18 +279,18 @@ def forced_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     import imageio_ffmpeg
 
     path = imageio_ffmpeg.get_ffmpeg_exe()
-    monkeypatch.setenv(ffmpeg.ENV_VAR, path)
-    ffmpeg.ffmpeg_info.cache_clear()
+    monkeypatch.setenv(ffmpeg_locate.ENV_VAR, path)
+    ffmpeg_locate.ffmpeg_info.cache_clear()
     mp3_calibration.mp3_level_offset.cache_clear()
     yield path
-    monkeypatch.delenv(ffmpeg.ENV_VAR)
-    ffmpeg.ffmpeg_info.cache_clear()
+    monkeypatch.delenv(ffmpeg_locate.ENV_VAR)
+    ffmpeg_locate.ffmpeg_info.cache_clear()
     mp3_calibration.mp3_level_offset.cache_clear()
 
 
 def test_system_ffmpeg_is_the_default() -> None:
-    info = ffmpeg.ffmpeg_info()
-    if os.environ.get(ffmpeg.ENV_VAR) or not shutil.which("ffmpeg"):
+    info = ffmpeg_locate.ffmpeg_info()
+    if os.environ.get(ffmpeg_locate.ENV_VAR) or not shutil.which("ffmpeg"):
         pytest.skip("no system ffmpeg on PATH here")
     assert info.source == "system" and not info.forced
     assert info.path == shutil.which("ffmpeg") and info.version
@@ -299,7 +299,7 @@ def test_system_ffmpeg_is_the_default() -> None:
 def test_imageio_ffmpeg_runs_the_whole_pipeline(
     forced_ffmpeg: str, voice: AudioSegment, tmp_path: Path
 ) -> None:
-    info = ffmpeg.ffmpeg_info()
+    info = ffmpeg_locate.ffmpeg_info()
     assert (info.path, info.source, info.forced) == (forced_ffmpeg, "imageio-ffmpeg", True)
     src = export(voice, tmp_path, "in", "flac", gain_db=-9)
     _normalize(src, tmp_path / "out.mp3")
@@ -307,14 +307,14 @@ def test_imageio_ffmpeg_runs_the_whole_pipeline(
 
 
 def test_a_bad_forced_ffmpeg_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ffmpeg.ENV_VAR, "/nonexistent/ffmpeg")
-    ffmpeg.ffmpeg_info.cache_clear()
+    monkeypatch.setenv(ffmpeg_locate.ENV_VAR, "/nonexistent/ffmpeg")
+    ffmpeg_locate.ffmpeg_info.cache_clear()
     try:
         with pytest.raises(AudioError, match="not an executable file"):
-            ffmpeg.ffmpeg_info()
+            ffmpeg_locate.ffmpeg_info()
     finally:
-        monkeypatch.delenv(ffmpeg.ENV_VAR)
-        ffmpeg.ffmpeg_info.cache_clear()
+        monkeypatch.delenv(ffmpeg_locate.ENV_VAR)
+        ffmpeg_locate.ffmpeg_info.cache_clear()
 
 
 # --- the MP3's own true peak -----------------------------------------------------------------
@@ -424,3 +424,48 @@ def test_encoder_calibration_is_measured_once_then_read_from_the_cache(
         assert mp3_calibration.mp3_level_offset(44100, 1, 96) == pytest.approx(measured, abs=0.05)
     finally:
         mp3_calibration.mp3_level_offset.cache_clear()
+
+
+def test_a_cache_folder_that_cannot_be_written_only_means_measuring_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file where the cache folder should be: the calibration is measured, nothing raised."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv(mp3_calibration.CACHE_ENV_VAR, str(blocker))
+    mp3_calibration.mp3_level_offset.cache_clear()
+    try:
+        assert -1.5 < mp3_calibration.mp3_level_offset(44100, 1, 96) < 0.5
+    finally:
+        mp3_calibration.mp3_level_offset.cache_clear()
+
+
+def test_ffmpeg_version_is_asked_once_per_unchanged_binary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ffmpeg -version`` runs for a binary not seen before, or one that changed since; an
+    unchanged one is named from the cache (a planted answer proves the cache is read)."""
+    real = shutil.which("ffmpeg") or ffmpeg_locate.ffmpeg_info().path
+    runs = tmp_path / "runs"
+    wrapper = tmp_path / "ffmpeg"
+    wrapper.write_text(f'#!/bin/sh\necho run >> "{runs}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv(ffmpeg_locate.ENV_VAR, str(wrapper))
+    monkeypatch.setenv(mp3_calibration.CACHE_ENV_VAR, str(tmp_path / "cache"))
+
+    def named() -> str:
+        ffmpeg_locate.ffmpeg_info.cache_clear()
+        return ffmpeg_locate.ffmpeg_info().version
+
+    try:
+        first = named()
+        assert first and runs.read_text().count("run") == 1
+        assert named() == first and runs.read_text().count("run") == 1
+        cache = tmp_path / "cache" / ffmpeg_locate.VERSION_CACHE
+        saved = json.loads(cache.read_text())
+        cache.write_text(json.dumps({key: "planted" for key in saved}))
+        assert named() == "planted"
+        wrapper.write_text(wrapper.read_text() + "# changed\n")  # a new binary: asked again
+        assert named() == first and runs.read_text().count("run") == 2
+    finally:
+        ffmpeg_locate.ffmpeg_info.cache_clear()

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from dfl_audio import ffmpeg
+from dfl_audio import ffmpeg, ffmpeg_locate
 from dfl_audio.audio import tuning
 from dfl_audio.audio.bs1770 import ABSOLUTE_GATE_LUFS, lin_to_db
 from dfl_audio.audio.meter import Profile, profile_of
@@ -70,7 +70,7 @@ class Clip:
 def prepare_clip(path: Path, *, sample_rate: int, channels: int, loudness_lufs: float) -> Clip:
     """Decode, trim, fade and level a clip; every failure is an AudioError naming ``path``."""
     path = Path(path)
-    AudioSegment.converter = ffmpeg.ffmpeg_info().path  # pydub never searches PATH itself
+    AudioSegment.converter = ffmpeg_locate.ffmpeg_info().path  # pydub never searches PATH itself
     decoded = _decode(path, sample_rate, channels, MAX_CLIP_SECONDS)
     segment = _pydub_call(path, "read", _to_segment, decoded, sample_rate)
     lead, tail = _pydub_call(path, "find the silence in", _silent_edges, segment)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dfl_audio import ffmpeg
+from dfl_audio import ffmpeg, ffmpeg_locate
 from dfl_audio.audio.wav import wav_data
 from dfl_audio.errors import AudioError
 from dfl_audio.tags import StreamFacts, stream_facts
@@ -43,7 +43,7 @@ def probe(path: Path) -> AudioProbe:
     _check_readable(path)
     found = path.stat()
     stamp = (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
-    return _probe_unchanged(path, ffmpeg.ffmpeg_info().path, stamp)
+    return _probe_unchanged(path, ffmpeg_locate.ffmpeg_info().path, stamp)
 
 
 @functools.lru_cache(maxsize=32)
