@@ -13,13 +13,15 @@ import numpy as np
 import pyloudnorm
 import pytest
 from audio_fixtures import speech
+from hypothesis import given
+from hypothesis import strategies as st
 from pydub import AudioSegment
 
 from dfl_audio.audio import leveler, truepeak
 from dfl_audio.audio.bs1770 import KWeighting, gated_loudness, k_weighting_biquads, lin_to_db
 from dfl_audio.audio.encode import Format, GainCurve, Mp3Check
 from dfl_audio.audio.filters import highpass
-from dfl_audio.audio.limiter import Limiter, limited_loudness
+from dfl_audio.audio.limiter import Limiter, limited_loudness, sliding_min
 from dfl_audio.audio.meter import ClipCounter, LoudnessMeter, Meter, Profile, profile_of
 from dfl_audio.audio.parked import ParkedArray
 from dfl_audio.audio.produce import Program, solve_static_gain
@@ -301,6 +303,18 @@ def test_the_engine_does_not_import_scipy() -> None:
 
 
 # --- limiter ------------------------------------------------------------------------------------
+
+
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=300),
+    st.integers(min_value=1, max_value=40),
+)
+def test_sliding_min_is_the_minimum_of_every_window(values: list[float], width: int) -> None:
+    """The limiter's held gain: the same as a reduction over every window, exactly."""
+    x = np.array(values)
+    width = min(width, len(x))
+    expected = np.lib.stride_tricks.sliding_window_view(x, width).min(axis=1)
+    assert np.array_equal(sliding_min(x, width), expected)
 
 
 def _limit(

@@ -46,12 +46,31 @@ def envelope(required: FloatArray, look: int, hold: int) -> FloatArray:
     """
     n = len(required)
     padded = np.concatenate([np.ones(hold + 1), required, np.ones(look + 1)])
-    held = np.lib.stride_tricks.sliding_window_view(padded, look + hold + 3).min(axis=1)
+    held = sliding_min(padded, look + hold + 3)
     window = np.hanning(look + hold + 3)[1:-1]
     window /= window.sum()
     smooth_in = np.concatenate([np.ones(look), held, np.ones(hold)])
     env = np.correlate(smooth_in, window, mode="valid")
     return np.asarray(np.minimum(env[:n], 1.0))
+
+
+def sliding_min(values: FloatArray, width: int) -> FloatArray:
+    """``out[i] = min(values[i : i + width])`` for every full window, by doubling spans: a
+    few whole-array minimums instead of a reduction over a strided view (several times faster
+    for the narrow windows the limiter uses, and exact: a minimum never rounds).
+
+    >>> sliding_min(np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]), 3).tolist()
+    [1.0, 1.0, 1.0, 1.0, 2.0]
+    """
+    out = np.asarray(values)
+    span = 1  # out[i] = min(values[i : i + span])
+    while span * 2 <= width:
+        out = np.minimum(out[:-span], out[span:])
+        span *= 2
+    rest = width - span  # < span: two overlapping spans cover the window
+    if rest:
+        out = np.minimum(out[:-rest], out[rest:])
+    return out
 
 
 class Limiter:
