@@ -11,8 +11,8 @@ truncated, so the output equals the frame-by-frame recursion to rounding whateve
 (tested against ``scipy.signal.sosfilt``). Channels stay interleaved, as the frames arrive:
 each matrix acts on all channels at once (a Kronecker product with the identity).
 
-This replaced a banded solve in ``scipy.linalg.blas`` that held the GIL and took twice the
-time, so the engine needs no scipy at run time; ``scipy.signal`` itself costs ~1.5 s and
+This replaced a banded solve in ``scipy.linalg.blas`` that held the GIL and took two to three
+times as long, so the engine needs no scipy at run time; ``scipy.signal`` itself costs ~1.5 s and
 ~80 MB to import for the one filter function the engine needs.
 """
 
@@ -102,7 +102,6 @@ class _BlockSystem:
         def multi(matrix: FloatArray) -> FloatArray:
             return np.ascontiguousarray(np.kron(matrix, np.eye(channels)))
 
-        self.channels = channels
         self.order = order
         self.steady = np.linalg.solve(np.eye(order) - a_ss, b_ss)  # state per unit DC input
         self.drive_t = multi(drive.T)  # (L ch, p ch): a block's push on the state after it
