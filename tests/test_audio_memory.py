@@ -6,7 +6,9 @@ compares the medians: the profile, the leveler's plan and the gain curve are par
 so the two agree. Left out, as timing and not length: what sits in the encoder's and the
 check's pipe queues at a given moment, and the IIR filters' per-chunk scratch (the MP3 check
 meters in its own thread). Before the parking, 400 s held ~0.75 MB more than 40 s (21 bytes
-per 10 ms); now ~90 KB.
+per 10 ms). Now it holds 120-180 KB more, from run to run: what the threads hold at the
+sampled moment, and CPython's tuple free list keeping the leveler's run list (up to 2,000
+tuples). The bound, 300 KB, sits between that noise and the regression it guards against.
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ def _held_while_encoding(src: Path, workdir: Path) -> int:
 
 @pytest.mark.slow
 def test_memory_held_through_the_encode_is_flat_with_length(tmp_path: Path) -> None:
+    # the first encode in a process also holds what is allocated once (~1 MB: caches, the
+    # filters' matrices); measured first, the short run would hide any growth
+    _held_while_encoding(_interview(tmp_path / "warm.wav", 20), tmp_path)
     short = _held_while_encoding(_interview(tmp_path / "short.wav", 40), tmp_path)
     long = _held_while_encoding(_interview(tmp_path / "long.wav", 400), tmp_path)
-    assert long - short < 160 * 1024, (short, long)
+    assert long - short < 300 * 1024, (short, long)
