@@ -18,8 +18,6 @@ from dfl_audio.ffmpeg import base_command
 from dfl_audio.ffmpeg_locate import ffmpeg_info
 
 CACHE_ENV_VAR = user_cache.CACHE_ENV_VAR  # folder for the calibration (else the XDG cache)
-
-
 CACHE_NAME = "mp3-level-offset.json"
 
 

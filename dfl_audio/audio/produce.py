@@ -12,6 +12,7 @@ it missed (counted and reported, rare by design).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,7 +153,7 @@ def solve_monotone(
     for _ in range(60):
         if high - low < 0.002:
             break
-        secant = np.isfinite(f_low) and np.isfinite(f_high) and f_high > f_low
+        secant = math.isfinite(f_low) and math.isfinite(f_high)  # and f_low < 0 <= f_high
         middle = high - f_high * (high - low) / (f_high - f_low) if secant else (low + high) / 2
         if not low < middle < high:
             middle = (low + high) / 2
