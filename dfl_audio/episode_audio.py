@@ -103,14 +103,15 @@ def retag_audio(
             "publish --force",
             episode.path,
         )
+    cover, chapter_images = _tag_images(project, show, episode)
     write_tags(
         mp3,
         show,
         shifted_episode(episode, record.intro_seconds),
         duration=record.duration,
-        cover_jpeg=_tag_cover(project, show, episode),
+        cover_jpeg=cover,
         feed_url=show.feed_url,
-        chapter_images=_chapter_covers(project, episode),
+        chapter_images=chapter_images,
     )
     stored = _store_mp3(storage, episode, mp3, reporter)
     tags = episode_tags_digest(project, show, episode, record.intro_seconds, record.duration)
@@ -199,10 +200,12 @@ def publish_audio(
     probe = audio.probe(source)
     with reporter.stage(f"measure {episode.slug}", probe.duration, "s") as update:
         measurement = audio.measure(source, probe, show.audio, progress=update, workdir=workdir)
-    # hashed on the core LAME leaves free while encoding (hashlib releases the GIL)
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dfl-audio-hash")
+    # hashed, and the tag's images made, on the core LAME leaves free while encoding
+    # (hashlib and Pillow release the GIL); result() waits for each
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dfl-audio-aside")
     hashing = executor.submit(sha256_file, source)
-    executor.shutdown(wait=False)  # the hash runs on; result() waits for it
+    images = executor.submit(_tag_images, project, show, episode)
+    executor.shutdown(wait=False)
     clips = {role: _prepared_clip(project, show, episode, role) for role in CLIP_ROLES}
     intro, outro = clips["intro"], clips["outro"]
     mp3 = workdir / f"{episode.slug}.mp3"
@@ -225,7 +228,7 @@ def publish_audio(
     report = audio_report(encoded)
     log.info("%s: %s", episode.meta.audio, describe_audio(measurement.integrated_lufs, report))
     intro_seconds = encoded.intro_seconds
-    cover = _tag_cover(project, show, episode)
+    cover, chapter_images = images.result()
     write_tags(
         mp3,
         show,
@@ -233,7 +236,7 @@ def publish_audio(
         duration=encoded.duration,
         cover_jpeg=cover,
         feed_url=show.feed_url,
-        chapter_images=_chapter_covers(project, episode),
+        chapter_images=chapter_images,
     )
     source_sha256 = hashing.result()
     _check_unchanged(source, before, source_sha256, episode.meta.audio)
@@ -318,11 +321,13 @@ def _prepared_clip(project: Project, show: Show, episode: Episode, role: ClipRol
     )
 
 
-def _tag_cover(project: Project, show: Show, episode: Episode) -> bytes:
+def _tag_images(project: Project, show: Show, episode: Episode) -> tuple[bytes, dict[str, bytes]]:
+    """The small JPEGs the episode's tag carries: its cover, and each chapter's image by
+    repository path."""
     from dfl_audio.artwork import tag_cover
 
     artwork = episode.meta.artwork or show.artwork
-    return tag_cover(project.root / artwork)
+    return tag_cover(project.root / artwork), _chapter_covers(project, episode)
 
 
 CHAPTER_IMAGE_PX = 300  # a chapter's APIC: small, as there may be dozens in one MP3
