@@ -42,13 +42,49 @@ def base_command() -> list[str]:
 
 def describe(path: Path) -> str:
     """ffmpeg's own description of an input (``ffmpeg -i``; stderr text, exit code ignored)."""
+    with describing(path) as description:
+        return description.text()
+
+
+class Description:
+    """An ``ffmpeg -i`` under way: the caller does its own work while ffmpeg starts (most
+    of the run), then :meth:`text` waits for what it says."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        try:
+            self._proc = subprocess.Popen(
+                [*base_command(), "-i", str(path)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise AudioError(f"ffmpeg could not read the file: {exc}", path, exc) from exc
+
+    def text(self) -> str:
+        """The description (stderr text; the exit code is ignored)."""
+        try:
+            _, err = self._proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired as exc:
+            raise AudioError(f"ffmpeg could not read the file: {exc}", self._path, exc) from exc
+        return err.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        stop_child(self._proc)
+        if self._proc.stderr is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stderr.close()
+
+
+@contextlib.contextmanager
+def describing(path: Path) -> Iterator[Description]:
+    """Start ``ffmpeg -i path``; the child is reaped however the block ends."""
+    description = Description(path)
     try:
-        done = subprocess.run(
-            [*base_command(), "-i", str(path)], capture_output=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AudioError(f"ffmpeg could not read the file: {exc}", path, exc) from exc
-    return done.stderr.decode("utf-8", "replace")
+        yield description
+    finally:
+        description.close()
 
 
 def grow_pipe(handle: IO[bytes]) -> None:

@@ -5,6 +5,7 @@ loudness)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import struct
 import subprocess
@@ -119,13 +120,13 @@ def test_an_unchanged_recording_is_described_by_ffmpeg_once(
     from dfl_audio import ffmpeg
 
     described: list[Path] = []
-    real_describe = ffmpeg.describe
+    real_describing = ffmpeg.describing
 
-    def counted(path: Path) -> str:
+    def counted(path: Path) -> contextlib.AbstractContextManager[ffmpeg.Description]:
         described.append(path)
-        return real_describe(path)
+        return real_describing(path)
 
-    monkeypatch.setattr(ffmpeg, "describe", counted)
+    monkeypatch.setattr(ffmpeg, "describing", counted)
     path = _tone(tmp_path / "tone.wav", seconds=2.0)
     assert audio.probe(path) == audio.probe(path)
     assert len(described) == 1

@@ -49,8 +49,9 @@ def probe(path: Path) -> AudioProbe:
 @functools.lru_cache(maxsize=32)
 def _probe_unchanged(path: Path, _ffmpeg: str, _stamp: tuple[int, ...]) -> AudioProbe:
     """The probe of ``path`` as it is now (the other arguments are the cache key)."""
-    tagged = stream_facts(path)
-    facts = _parse_ffmpeg(ffmpeg.describe(path), path)
+    with ffmpeg.describing(path) as description:
+        tagged = stream_facts(path)  # mutagen reads the headers while ffmpeg starts
+        facts = _parse_ffmpeg(description.text(), path)
     if tagged is not None:
         facts = _merge(facts, tagged)
     if facts.duration <= 0:
