@@ -66,22 +66,49 @@ def whole_true_peak(frames: Frames) -> float:
 # row i of ``windows(x, 12) @ _PHASES`` is the 4 interpolated values at input time i + 5.125.
 _PHASES = np.stack([OS_FILTER[p::OVERSAMPLE][::-1] for p in range(OVERSAMPLE)], axis=1)
 _ROW_OFFSET = _TAPS_PER_PHASE - 5  # padded index of frame 0 (ctx) minus the 5-frame delay
+# The same over 16 frames at a time: a window of 16 + 11 frames times this (27, 64) banded
+# matrix is their 64 interpolated values. One well-shaped product instead of a 12-by-4 one
+# per frame: three times faster, and the same sums (the band's zeros add exact zeros).
+_FRAMES_PER_ROW = 16
+_WINDOW = _FRAMES_PER_ROW + _TAPS_PER_PHASE - 1
+
+
+def _banded() -> npt.NDArray[np.float32]:
+    banded = np.zeros((_WINDOW, _FRAMES_PER_ROW * OVERSAMPLE), dtype=np.float32)
+    for frame in range(_FRAMES_PER_ROW):
+        banded[frame : frame + _TAPS_PER_PHASE, frame * OVERSAMPLE : (frame + 1) * OVERSAMPLE] = (
+            _PHASES
+        )
+    return banded
+
+
+_BANDED = _banded()
+
+
+def _abs_interpolated(signals: npt.NDArray[np.float32], n: int) -> npt.NDArray[np.float32]:
+    """``|4x interpolation|`` of frames ``[0, n)`` of each row of ``signals``, a row being one
+    channel's frames with ``_TAPS_PER_PHASE`` of context each side: ``(rows, 4 n)``."""
+    blocks = -(-n // _FRAMES_PER_ROW)
+    short = _ROW_OFFSET + blocks * _FRAMES_PER_ROW + _TAPS_PER_PHASE - 1 - signals.shape[1]
+    if short > 0:  # the last row of the product runs past the context: zeros there
+        signals = np.pad(signals, ((0, 0), (0, short)))
+    view = np.lib.stride_tricks.sliding_window_view(signals, _WINDOW, axis=1)
+    windows = view[:, _ROW_OFFSET : _ROW_OFFSET + blocks * _FRAMES_PER_ROW : _FRAMES_PER_ROW]
+    out = (windows.reshape(-1, _WINDOW) @ _BANDED).reshape(len(signals), -1)[:, : n * OVERSAMPLE]
+    np.abs(out, out=out)
+    return out
 
 
 def _interpolated_block_peaks(padded: Frames, block: int) -> Frames:
     """Per block of ``block`` frames: max over channels and phases of |4x interpolation|.
 
-    ``padded`` is ``(n + 2*ctx, ch)`` with ``n`` a multiple of ``block``. A BLAS matmul over a
-    sliding view is several times faster than ``upfirdn`` here.
+    ``padded`` is ``(n + 2*ctx, ch)`` with ``n`` a multiple of ``block``.
     """
     n = len(padded) - 2 * _TAPS_PER_PHASE
     best = np.zeros(n // block, dtype=np.float32)
     for channel in range(padded.shape[1]):
-        column = np.ascontiguousarray(padded[:, channel])
-        view = np.lib.stride_tricks.sliding_window_view(column, _TAPS_PER_PHASE)
-        rows = view[_ROW_OFFSET : _ROW_OFFSET + n] @ _PHASES  # (n, 4), C-contiguous
-        np.abs(rows, out=rows)
-        np.maximum(best, rows.reshape(n // block, -1).max(axis=1), out=best)
+        values = _abs_interpolated(padded[None, :, channel], n)
+        np.maximum(best, values.reshape(n // block, -1).max(axis=1), out=best)
     return best
 
 
@@ -115,9 +142,7 @@ def block_true_peaks(
         windows = padded[some[:, None] * block + offsets[None, :]]  # (k, block+2ctx, ch)
         best = np.abs(windows[:, ctx:-ctx]).max(axis=(1, 2))
         for channel in range(windows.shape[2]):
-            view = np.lib.stride_tricks.sliding_window_view(windows[:, :, channel], ctx, axis=1)
-            rows = view[:, _ROW_OFFSET : _ROW_OFFSET + block] @ _PHASES  # (k, block, 4)
-            best = np.maximum(best, np.abs(rows).max(axis=(1, 2)))
+            best = np.maximum(best, _abs_interpolated(windows[:, :, channel], block).max(axis=1))
         peaks[some] = best
     return peaks
 
