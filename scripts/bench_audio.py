@@ -97,10 +97,10 @@ class Timed:
     stdout: str
 
 
-def timed(cmd: list[str]) -> Timed:
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> Timed:
     """Wall seconds, peak tree RSS (bytes) and stdout of a command; exits if it fails."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     sampler = TreeRss(proc.pid)
     out, err = proc.communicate()
     peak = sampler.stop()
@@ -116,11 +116,15 @@ def bare_command(src: Path, dst: Path, setting: Setting) -> list[str]:
     return [ffmpeg(), "-v", "error", "-y", "-i", str(src), *fmt, *lame, str(dst)]
 
 
-def ours(recording: Recording, setting: Setting, root: Path) -> tuple[Timed, dict[str, Any], Path]:
-    """Publish ``recording`` through the CLI in a fresh project at ``root``."""
+def ours(
+    recording: Recording, setting: Setting, root: Path, code: Path | None = None
+) -> tuple[Timed, dict[str, Any], Path]:
+    """Publish ``recording`` through the CLI in a fresh project at ``root`` (with the
+    ``dfl_audio`` package of the checkout ``code``, if given)."""
     shutil.rmtree(root, ignore_errors=True)
     project = make_project(root, setting)
-    run = timed([sys.executable, "-m", "dfl_audio", *project.publish_args(recording)])
+    env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
+    run = timed([sys.executable, "-m", "dfl_audio", *project.publish_args(recording)], env)
     record = published_record(run.stdout)
     return run, record, project.storage / record["audio_key"]
 
