@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from collections.abc import Iterator
@@ -114,6 +115,7 @@ def test_levels_land_on_target_in_one_pass(
     measured = audio.measure(src, found, TARGET)
     result = audio.normalize_to_mp3(src, tmp_path / "out.mp3", found, measured, TARGET)
     assert (result.limiter.max_reduction_db > 0.1) is limited  # clipped audio is flat already
+    assert math.copysign(1.0, result.limiter.max_reduction_db) == 1.0  # never a -0.0 dB cut
     assert result.pcm_true_peak_dbtp <= TARGET.true_peak - result.limiter.margin_db + 0.01
     assert result.output_true_peak_dbtp <= TARGET.true_peak - tuning.GUARD_TOLERANCE_DB
     assert result.passes == 1

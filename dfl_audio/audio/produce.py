@@ -344,7 +344,7 @@ def _result(
             speech_seconds=gains.speech_seconds,
         ),
         limiter=LimiterStats(
-            max_reduction_db=-lin_to_db(done.limiter_min_gain) if done.limiter_min_gain else 0.0,
+            max_reduction_db=_reduction_db(done.limiter_min_gain),
             active_percent=min(100.0, 100 * done.limiter_frames / speech_frames),
             margin_db=margin,
         ),
@@ -356,3 +356,13 @@ def _result(
         outro_seconds=len(outro) / fmt.sample_rate if outro is not None else 0.0,
         warnings=warnings,
     )
+
+
+def _reduction_db(min_gain: float) -> float:
+    """The limiter's deepest cut in dB, never negative: a limiter that never acted (gain 1)
+    reports 0.0, not -0.0.
+
+    >>> _reduction_db(1.0), _reduction_db(0.5) > 6.0
+    (0.0, True)
+    """
+    return max(0.0, -lin_to_db(min_gain)) if min_gain else 0.0
