@@ -249,7 +249,7 @@ def unpublish(
     state: State, episode: Path, delete_audio: bool, storage: str | None, public_url: str | None
 ) -> None:
     """Take EPISODE out of the feed (the feed first, its files after, if asked)."""
-    from dfl_audio.publish import unpublish as take_out
+    from dfl_audio.unpublish import unpublish as take_out
 
     show, store = _show_and_storage(state, Overrides(storage, public_url))
     result = take_out(state.project, store, episode, delete_audio=delete_audio, show=show)

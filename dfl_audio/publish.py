@@ -24,23 +24,13 @@ from dfl_audio.errors import ConflictError, DflAudioError, FeedError
 from dfl_audio.feed import FeedDiff, merge_foreign_items
 from dfl_audio.feed import check_feed as check_feed_xml
 from dfl_audio.feed_build import render
+from dfl_audio.feed_plan import FeedUpdate, StoredFeed, known_guids, next_feed, refuse_removals
 from dfl_audio.fsutil import atomic_write_bytes
 from dfl_audio.gc import collect, referenced, supersede
 from dfl_audio.leftovers import work_dir
 from dfl_audio.models.episode import Episode
 from dfl_audio.models.show import Show
-from dfl_audio.plan import (
-    EpisodePlan,
-    FeedUpdate,
-    Plan,
-    RunOptions,
-    StoredFeed,
-    Unchanged,
-    known_guids,
-    next_feed,
-    prepare,
-    refuse_removals,
-)
+from dfl_audio.plan import EpisodePlan, Plan, RunOptions, Unchanged, prepare
 from dfl_audio.progress import Reporter, Silent
 from dfl_audio.records import Published
 from dfl_audio.run_memo import RunOutputs, fingerprint, forget, remember, stored_files
@@ -62,7 +52,15 @@ from dfl_audio.state import PublishState, load_state, save_state
 from dfl_audio.storage_base import Storage
 from dfl_audio.validate import load_catalog
 
-__all__ = ["RunOptions", "RunResult", "check_feed", "collect_garbage", "run", "unpublish"]
+__all__ = [
+    "FeedWrite",
+    "RunOptions",
+    "RunResult",
+    "check_feed",
+    "collect_garbage",
+    "run",
+    "write_feed",
+]
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +131,9 @@ def run(
         state = plan.side_state.model_copy(update={"storage": state.storage})
     store_side_files(storage, files, plan.inventory)
     if published:  # else the plan's feed and site are exact
-        update = next_feed(project, show, state, episodes, now, plan.stored_feed, storage, options)
+        update = next_feed(
+            project, show, state, episodes, now, plan.stored_feed, storage, options.rebuild_feed
+        )
         items = update.parts.items if update.parts is not None else None
         site = build_site(project.root, show, episodes, state, now, update.new, plan.pages, items)
     else:
@@ -143,7 +143,7 @@ def run(
     state_sha256 = save_state(project.state_file(show), state)
     site_written = store_site(storage, site, plan.inventory, plan.pages.gzip)  # before the feed
     feed = FeedWrite(options, now, plan.stored_feed, update)
-    result = _write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
+    result = write_feed(project, show, storage, state, episodes, plan.episodes, published, feed)
     result.site_written = site_written
     known |= known_slugs((), state)
     result.site_deleted = delete_pages(storage, stale_pages(site, plan.inventory, known))
@@ -201,7 +201,7 @@ def _nothing_to_build(
     state = plan.state
     save_state(project.state_file(show), state)
     feed = FeedWrite(options, now, plan.stored_feed, plan.feed)
-    result = _write_feed(project, show, storage, state, episodes, plan.episodes, [], feed)
+    result = write_feed(project, show, storage, state, episodes, plan.episodes, [], feed)
     result.built = False
     superseded = len(state.superseded)
     result.deleted = collect(storage, state, plan.inventory, now, options.gc_grace)
@@ -266,7 +266,7 @@ class FeedWrite:
     planned: FeedUpdate | None = None  # the first attempt's update, when already worked out
 
 
-def _write_feed(
+def write_feed(
     project: Project,
     show: Show,
     storage: Storage,
@@ -285,7 +285,9 @@ def _write_feed(
         if attempt == 0 and feed.planned is not None:
             update = feed.planned
         else:
-            update = next_feed(project, show, state, episodes, feed.now, stored, storage, options)
+            update = next_feed(
+                project, show, state, episodes, feed.now, stored, storage, options.rebuild_feed
+            )
         if not options.allow_removal:
             refuse_removals(update.diff, project.rel(feed_path), set(state.withdrawn))
         if update.stored and update.old == update.new:
@@ -305,64 +307,6 @@ def _write_feed(
         atomic_write_bytes(feed_path, update.new)
     changed = update.old != update.new
     return RunResult(feed_path, show.feed_url, plans, update.diff, changed, published)
-
-
-def unpublish(
-    project: Project,
-    storage: Storage,
-    episode_file: Path,
-    *,
-    delete_audio: bool = False,
-    show: Show | None = None,
-    now: datetime | None = None,
-) -> RunResult:
-    """Take an episode out of the feed (the feed first), then optionally delete its objects.
-
-    The GUID is remembered as withdrawn, so later runs keep it out until it is published
-    again by name; deleting objects only after the feed stopped pointing at them means no
-    subscriber is ever sent to a missing file.
-    """
-    now = now or datetime.now(UTC)
-    file_show, episodes = load_catalog(project).require_valid()
-    show = show or file_show
-    wanted = project.rel(episode_file.resolve())
-    matches = [episode for episode in episodes if episode.path == wanted]
-    if not matches:
-        raise FeedError("not an episode file of this show", wanted)
-    guid = matches[0].meta.guid
-    state_path = project.state_file(show)
-    state = load_state(state_path, project.rel(state_path))
-    record = state.episodes.get(guid)
-    if record is None:
-        raise FeedError("was never published; nothing to unpublish", wanted)
-    state.withdrawn = sorted({*state.withdrawn, guid})
-    stored = storage.get(show.feed_name)  # refuse an unreadable stored feed before any write
-    update = next_feed(project, show, state, episodes, now, stored, storage, RunOptions())
-    inventory = storage.inventory()
-    pages = page_cache(project)
-    site = build_site(project.root, show, episodes, state, now, update.new, pages)
-    before = referenced(state)
-    state.site_assets = list(site.asset_keys)
-    supersede(before, state, now)
-    save_state(state_path, state)
-    site_written = store_site(storage, site, inventory, pages.gzip)
-    feed = FeedWrite(RunOptions(), now, stored, update)
-    result = _write_feed(project, show, storage, state, episodes, [], [], feed)
-    result.site_written = site_written
-    stale = stale_pages(site, inventory, known_slugs(episodes, state))
-    result.site_deleted = delete_pages(storage, stale)  # the feed no longer links them
-    write_review_copy(project.site_dir, site, pages)
-    if delete_audio:
-        keys = [record.audio_key, record.chapters_key, *record.transcript_keys, record.artwork_key]
-        keys = list(dict.fromkeys([*keys, *record.chapter_image_keys]))  # art may repeat
-        del state.episodes[guid]
-        still_used = referenced(state)
-        for key in keys:
-            if key and key not in still_used:
-                storage.delete(key)
-                state.superseded.pop(key, None)
-        save_state(state_path, state)
-    return result
 
 
 def collect_garbage(

@@ -28,13 +28,14 @@ from dfl_audio.config import Overrides
 from dfl_audio.episodes import Project
 from dfl_audio.feed import render_feed
 from dfl_audio.preview import site_for
-from dfl_audio.publish import RunOptions, RunResult, run, unpublish
+from dfl_audio.publish import RunOptions, RunResult, run
 from dfl_audio.serve import start
 from dfl_audio.site.build import render_site
 from dfl_audio.site.listing import listed_episodes
 from dfl_audio.state import load_state
 from dfl_audio.storage import LocalStorage
 from dfl_audio.transcript_cues import Cue, read_cues
+from dfl_audio.unpublish import unpublish
 
 __all__ = ["project"]
 
