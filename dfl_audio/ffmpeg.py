@@ -40,15 +40,9 @@ def base_command() -> list[str]:
     return [ffmpeg_info().path, "-hide_banner", "-nostdin"]
 
 
-def describe(path: Path) -> str:
-    """ffmpeg's own description of an input (``ffmpeg -i``; stderr text, exit code ignored)."""
-    with describing(path) as description:
-        return description.text()
-
-
 class Description:
-    """An ``ffmpeg -i`` under way: the caller does its own work while ffmpeg starts (most
-    of the run), then :meth:`text` waits for what it says."""
+    """ffmpeg's own description of an input (``ffmpeg -i``), under way: the caller does its
+    own work while ffmpeg starts (most of the run), then :meth:`text` waits for it."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
